@@ -1,0 +1,119 @@
+//! RunEvent: the only link between the scheduler and the reporters. The scheduler and executors
+//! never print; they send these, and each reporter renders them its own way.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How a job ended, as reported to the user (`--json` uses these names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Success,
+    Failed,
+    AllowedFailure,
+    Skipped,
+    Manual,
+    Cached,
+    Canceled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Success => "success",
+            JobStatus::Failed => "failed",
+            JobStatus::AllowedFailure => "allowed_failure",
+            JobStatus::Skipped => "skipped",
+            JobStatus::Manual => "manual",
+            JobStatus::Cached => "cached",
+            JobStatus::Canceled => "canceled",
+        }
+    }
+
+    /// Whether dependents may go on as if the job passed (GitLab: an allowed failure counts as passed).
+    pub fn counts_as_passed(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Success | JobStatus::AllowedFailure | JobStatus::Cached
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineStatus {
+    Success,
+    Failed,
+    Canceled,
+}
+
+/// What the reporters know of a job before it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobInfo {
+    pub name: String,
+    pub stage: String,
+    pub platform: String,
+    pub when: String,
+    pub allow_failure: bool,
+    pub needs: Vec<String>,
+}
+
+/// What the reporters know of a job once it has ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResult {
+    pub status: JobStatus,
+    pub exit_code: Option<i32>,
+    #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+    pub duration: Duration,
+    pub platform: String,
+    pub attempts: u32,
+    /// Why it failed, was skipped or canceled, in a few words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<PathBuf>,
+    /// The job's own `artifacts:reports:junit` files, as kept in the run directory.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub junit: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    PipelineStarted {
+        run_id: String,
+        run_dir: PathBuf,
+        jobs: Vec<JobInfo>,
+    },
+    JobQueued {
+        job: String,
+    },
+    JobStarted {
+        job: String,
+        platform: String,
+        attempt: u32,
+    },
+    JobLog {
+        job: String,
+        line: String,
+    },
+    JobFinished {
+        job: String,
+        #[serde(flatten)]
+        result: JobResult,
+    },
+    PipelineFinished {
+        status: PipelineStatus,
+        #[serde(rename = "duration_ms", serialize_with = "as_millis")]
+        duration: Duration,
+        run_dir: PathBuf,
+    },
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}

@@ -1,0 +1,177 @@
+//! Executors run one job attempt each, behind the [`Executor`] trait: Docker for real runs, a fake
+//! one for scheduler tests. They never print: output goes to the job's [`LogSink`].
+
+pub mod log;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy};
+pub use log::LogSink;
+
+/// Everything an executor needs to run one attempt of one job, fully resolved: names and
+/// variables expanded, platform chosen, inputs located on the host.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub run_id: String,
+    pub job: String,
+    pub stage: String,
+    pub attempt: u32,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub user: Option<String>,
+    /// `os/arch`, such as `linux/arm64`.
+    pub platform: String,
+    pub pull: PullPolicy,
+    pub services: Vec<ServiceSpec>,
+    /// `before_script` then `script`, run in one shell session.
+    pub script: Vec<String>,
+    /// Run in a separate shell session, even after a failure or timeout.
+    pub after_script: Vec<String>,
+    /// Final variables, in the order they are exported.
+    pub variables: Vec<(String, String)>,
+    /// File-type variables: the variable holds the path of a file with this content.
+    pub file_variables: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// The project's files as they were when the run started.
+    pub workspace: Arc<Workspace>,
+    /// Where the project is mounted in the container (`CI_PROJECT_DIR`).
+    pub project_dir: String,
+    /// Artifacts of the jobs this one depends on, in order (later ones overwrite earlier ones).
+    pub inputs: Vec<ArtifactInput>,
+    pub artifacts: Option<Artifacts>,
+    /// Where this attempt's artifacts go on the host (created by the executor when there are any).
+    pub artifacts_dir: PathBuf,
+    pub caches: Vec<CacheSpec>,
+    pub privileged: bool,
+    pub mount_docker_socket: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Use a local image as is; pull only when it is missing.
+    IfNotPresent,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub image: String,
+    pub aliases: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub variables: Vec<(String, String)>,
+    pub platform: String,
+}
+
+/// A snapshot of the project, made once per run.
+#[derive(Debug)]
+pub struct Workspace {
+    /// A host directory holding exactly the project's files (never the user's checkout itself).
+    pub root: PathBuf,
+    /// The files in it, relative to `root`, sorted; for tarballs and `artifacts:untracked`.
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArtifactInput {
+    pub job: String,
+    /// A host directory whose contents are laid over the project directory.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheSpec {
+    /// The resolved key (after `files:`/`prefix:`), safe as a directory name.
+    pub key: String,
+    pub fallback_keys: Vec<String>,
+    pub paths: Vec<String>,
+    pub untracked: bool,
+    pub policy: CachePolicy,
+    pub when: ArtifactsWhen,
+    /// The host directory that holds every cache key (`<dir>/<key>/...`).
+    pub store: PathBuf,
+}
+
+/// Why an attempt failed; the names follow GitLab's `retry:when` reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureReason {
+    ScriptFailure,
+    Timeout,
+    /// The runner could not run the job: no image, no emulation, Docker errors.
+    SystemFailure(String),
+}
+
+impl FailureReason {
+    /// The `retry:when` names that match this reason.
+    pub fn retry_names(&self) -> &'static [&'static str] {
+        match self {
+            FailureReason::ScriptFailure => &["script_failure", "unknown_failure"],
+            FailureReason::Timeout => &["job_execution_timeout", "stuck_or_timeout_failure"],
+            FailureReason::SystemFailure(_) => {
+                &["runner_system_failure", "scheduler_failure", "api_failure"]
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            FailureReason::ScriptFailure => "script failed".into(),
+            FailureReason::Timeout => "timed out".into(),
+            FailureReason::SystemFailure(m) => m.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptStatus {
+    Success,
+    Failed {
+        exit_code: Option<i32>,
+        reason: FailureReason,
+    },
+    Canceled,
+}
+
+/// How an attempt ended, and what it left for later jobs.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    pub status: AttemptStatus,
+    /// The artifacts directory, when the job uploaded any.
+    pub artifacts: Option<PathBuf>,
+    /// Variables from `artifacts:reports:dotenv`, passed to later jobs.
+    pub dotenv: Vec<(String, String)>,
+    /// `artifacts:reports:junit` files, copied to the host.
+    pub junit: Vec<PathBuf>,
+}
+
+impl JobOutcome {
+    pub fn status_only(status: AttemptStatus) -> Self {
+        JobOutcome {
+            status,
+            artifacts: None,
+            dotenv: Vec::new(),
+            junit: Vec::new(),
+        }
+    }
+}
+
+pub trait Executor: Send + Sync {
+    /// Runs one attempt. Must stop promptly and clean up when `cancel` fires, returning `Canceled`.
+    /// A failing job is an `Ok` outcome; this never returns a Rust error.
+    fn run(
+        &self,
+        spec: Arc<JobSpec>,
+        log: LogSink,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, JobOutcome>;
+
+    /// Removes anything this run may have left behind (called at the end of every run, and after a
+    /// second Ctrl-C). Idempotent.
+    fn cleanup(&self, run_id: &str) -> BoxFuture<'static, ()>;
+}

@@ -1,0 +1,26 @@
+//! The pipeline definition: load the files (`load`), resolve `!reference`, `extends` and
+//! `default:` (`resolve`), and build the model (`build`) that the rest of the program reads.
+
+pub mod build;
+pub mod load;
+pub mod merge;
+pub mod model;
+pub mod read;
+pub mod resolve;
+
+use std::path::Path;
+
+use crate::error::ConfigErrors;
+pub use load::{IncludeRules, Source};
+pub use model::Pipeline;
+
+/// Loads, resolves and builds the pipeline: every problem found is returned, not just the first.
+pub fn load_pipeline(
+    project_dir: &Path,
+    source: &Source,
+    rules: &dyn IncludeRules,
+) -> Result<Pipeline, ConfigErrors> {
+    let loaded = load::load(project_dir, source, rules)?;
+    let resolved = resolve::resolve(loaded.root)?;
+    build::build(resolved, loaded.files)
+}

@@ -1,0 +1,488 @@
+//! Reading typed values out of YAML nodes, with errors that name the key and the line. Shared by
+//! the loader (include rules) and the model builder (everything else).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::pipeline::model::{Changes, Need, Rule, Variable, When};
+use crate::yaml::{Map, Node, Value};
+
+pub type R<T> = Result<T, ConfigError>;
+
+pub fn err(node: &Node, key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(Some(&node.span), message).key(key)
+}
+
+pub fn string(node: &Node, key: &str) -> R<String> {
+    match &node.value {
+        Value::Scalar { text, .. } => Ok(text.clone()),
+        _ => Err(err(
+            node,
+            key,
+            format!("expected a string, found {}", node.kind()),
+        )),
+    }
+}
+
+/// A string, or a list of strings (nested lists are flattened, as GitLab does for scripts).
+pub fn string_list(node: &Node, key: &str) -> R<Vec<String>> {
+    let mut out = Vec::new();
+    fn walk(node: &Node, key: &str, depth: usize, out: &mut Vec<String>) -> R<()> {
+        match &node.value {
+            Value::Null => Ok(()),
+            Value::Scalar { text, .. } => {
+                out.push(text.clone());
+                Ok(())
+            }
+            Value::Seq(items) if depth < 10 => {
+                items.iter().try_for_each(|i| walk(i, key, depth + 1, out))
+            }
+            _ => Err(err(
+                node,
+                key,
+                format!(
+                    "expected a string or a list of strings, found {}",
+                    node.kind()
+                ),
+            )),
+        }
+    }
+    walk(node, key, 0, &mut out)?;
+    Ok(out)
+}
+
+pub fn boolean(node: &Node, key: &str) -> R<bool> {
+    node.as_bool().ok_or_else(|| {
+        err(
+            node,
+            key,
+            format!("expected true or false, found {}", node.kind()),
+        )
+    })
+}
+
+pub fn map<'a>(node: &'a Node, key: &str) -> R<&'a Map> {
+    node.as_map()
+        .ok_or_else(|| err(node, key, format!("expected a map, found {}", node.kind())))
+}
+
+pub fn when(node: &Node, key: &str, allowed: &[When]) -> R<When> {
+    let s = string(node, key)?;
+    match When::parse(&s) {
+        Some(w) if allowed.contains(&w) => Ok(w),
+        _ => Err(err(
+            node,
+            key,
+            format!(
+                "unknown value `{s}`; expected one of: {}",
+                allowed
+                    .iter()
+                    .map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// Rejects keys that GitLab does not know in this map, so typos do not pass silently.
+pub fn check_keys(m: &Map, node: &Node, key: &str, known: &[&str]) -> R<()> {
+    let unknown: Vec<&str> = m.keys().filter(|k| !known.contains(k)).collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        let span = m.key_span(unknown[0]).unwrap_or(&node.span);
+        Err(ConfigError::new(
+            Some(span),
+            format!(
+                "unknown key{} `{}`; expected one of: {}",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.join("`, `"),
+                known.join(", ")
+            ),
+        )
+        .key(key))
+    }
+}
+
+/// `variables:` in any of GitLab's forms: `NAME: value` or `NAME: {value, description, expand, options}`.
+pub fn variables(node: &Node, key: &str) -> R<Vec<Variable>> {
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let m = map(node, key)?;
+    let mut out = Vec::new();
+    for (name, value) in m.iter() {
+        let var_key = format!("{key}:{name}");
+        let var = match &value.value {
+            Value::Null => Variable::new(name, ""),
+            Value::Scalar { text, .. } => Variable::new(name, text.clone()),
+            Value::Map(vm) => {
+                check_keys(
+                    vm,
+                    value,
+                    &var_key,
+                    &["value", "description", "expand", "options"],
+                )?;
+                let mut v = Variable::new(
+                    name,
+                    match vm.get("value") {
+                        Some(n) if !n.is_null() => string(n, &var_key)?,
+                        _ => String::new(),
+                    },
+                );
+                if let Some(d) = vm.get("description") {
+                    v.description = Some(string(d, &var_key)?);
+                }
+                if let Some(e) = vm.get("expand") {
+                    v.expand = boolean(e, &var_key)?;
+                }
+                v
+            }
+            _ => {
+                return Err(err(
+                    value,
+                    &var_key,
+                    format!(
+                        "a variable's value must be a string or a map with `value`, found {}",
+                        value.kind()
+                    ),
+                ));
+            }
+        };
+        out.push(var);
+    }
+    Ok(out)
+}
+
+/// GitLab durations: `3600` (seconds), `1h 30m`, `2 hours 5 minutes`, `30s`, `1 day`.
+pub fn duration(node: &Node, key: &str) -> R<Duration> {
+    let text = string(node, key)?;
+    parse_duration(&text).ok_or_else(|| {
+        err(
+            node,
+            key,
+            format!("`{text}` is not a duration (try `30 minutes`, `1h 30m` or `3600`)"),
+        )
+    })
+}
+
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    let mut any = false;
+    while !rest.is_empty() {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_len == 0 {
+            if let Some(r) = rest.strip_prefix("and") {
+                rest = r;
+                continue;
+            }
+            return None;
+        }
+        let n: f64 = rest[..num_len].parse().ok()?;
+        rest = rest[num_len..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit.to_ascii_lowercase().as_str() {
+            "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86400.0,
+            "w" | "wk" | "week" | "weeks" => 604800.0,
+            "mo" | "month" | "months" => 2_592_000.0,
+            "y" | "yr" | "year" | "years" => 31_536_000.0,
+            _ => return None,
+        };
+        total += n * scale;
+        any = true;
+    }
+    any.then(|| Duration::from_secs_f64(total))
+}
+
+/// One `needs:` entry: a job name, or a map with `job`, `artifacts`, `optional`, `parallel:matrix`.
+pub fn need(node: &Node, key: &str) -> R<Need> {
+    let mut need = Need {
+        job: String::new(),
+        artifacts: true,
+        optional: false,
+        matrix: None,
+        external: None,
+        span: node.span.clone(),
+    };
+    match &node.value {
+        Value::Scalar { text, .. } => need.job = text.clone(),
+        Value::Map(m) => {
+            check_keys(
+                m,
+                node,
+                key,
+                &[
+                    "job",
+                    "artifacts",
+                    "optional",
+                    "parallel",
+                    "pipeline",
+                    "project",
+                    "ref",
+                ],
+            )?;
+            let job = m
+                .get("job")
+                .ok_or_else(|| err(node, key, "a `needs:` map must name a `job`"))?;
+            need.job = string(job, key)?;
+            if let Some(a) = m.get("artifacts") {
+                need.artifacts = boolean(a, key)?;
+            }
+            if let Some(o) = m.get("optional") {
+                need.optional = boolean(o, key)?;
+            }
+            if let Some(p) = m.get("pipeline") {
+                need.external = Some(format!("pipeline {}", string(p, key)?));
+            }
+            if let Some(p) = m.get("project") {
+                need.external = Some(format!("project {}", string(p, key)?));
+            }
+            if let Some(p) = m.get("parallel") {
+                let pm = map(p, key)?;
+                let matrix = pm
+                    .get("matrix")
+                    .ok_or_else(|| err(p, key, "`needs:parallel` takes a `matrix:`"))?;
+                let combos = matrix_entries(matrix, &format!("{key}:parallel:matrix"))?;
+                need.matrix = Some(
+                    combos
+                        .into_iter()
+                        .map(|c| c.into_iter().collect::<BTreeMap<_, _>>())
+                        .collect(),
+                );
+            }
+        }
+        _ => {
+            return Err(err(
+                node,
+                key,
+                format!(
+                    "a need is a job name or a map with `job:`, found {}",
+                    node.kind()
+                ),
+            ));
+        }
+    }
+    Ok(need)
+}
+
+pub fn needs(node: &Node, key: &str) -> R<Vec<Need>> {
+    match &node.value {
+        Value::Null => Ok(Vec::new()),
+        Value::Seq(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                // `!reference` to another job's needs splices a list in place.
+                if let Some(inner) = item.as_seq() {
+                    for i in inner {
+                        out.push(need(i, key)?);
+                    }
+                } else {
+                    out.push(need(item, key)?);
+                }
+            }
+            Ok(out)
+        }
+        _ => Err(err(
+            node,
+            key,
+            format!("`needs:` is a list, found {}", node.kind()),
+        )),
+    }
+}
+
+/// Expands `parallel:matrix` (a list of maps whose values are a string or a list) into the
+/// combinations GitLab makes, in order: maps in order, and within a map the cartesian product with
+/// the first key varying slowest.
+pub fn matrix_entries(node: &Node, key: &str) -> R<Vec<Vec<(String, String)>>> {
+    let items = node.as_seq().ok_or_else(|| {
+        err(
+            node,
+            key,
+            format!("`matrix:` is a list of maps, found {}", node.kind()),
+        )
+    })?;
+    let mut out = Vec::new();
+    for item in items {
+        let m = map(item, key)?;
+        let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        for (name, value) in m.iter() {
+            let values = match &value.value {
+                Value::Scalar { text, .. } => vec![text.clone()],
+                Value::Seq(_) => string_list(value, key)?,
+                _ => {
+                    return Err(err(
+                        value,
+                        key,
+                        format!(
+                            "matrix values are a string or a list of strings, found {}",
+                            value.kind()
+                        ),
+                    ));
+                }
+            };
+            let mut next = Vec::new();
+            for combo in &combos {
+                for v in &values {
+                    let mut c = combo.clone();
+                    c.push((name.to_string(), v.clone()));
+                    next.push(c);
+                }
+            }
+            combos = next;
+        }
+        out.extend(combos);
+    }
+    Ok(out)
+}
+
+const RULE_KEYS: &[&str] = &[
+    "if",
+    "changes",
+    "exists",
+    "when",
+    "start_in",
+    "allow_failure",
+    "variables",
+    "needs",
+    "interruptible",
+];
+
+pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
+    let mut flat: Vec<&Node> = Vec::new();
+    match &node.value {
+        Value::Null => {}
+        Value::Seq(items) => {
+            for item in items {
+                match &item.value {
+                    // A `!reference [.x, rules]` inside rules splices its list here.
+                    Value::Seq(inner) => flat.extend(inner.iter()),
+                    _ => flat.push(item),
+                }
+            }
+        }
+        _ => {
+            return Err(err(
+                node,
+                key,
+                format!("`rules:` is a list, found {}", node.kind()),
+            ));
+        }
+    }
+    flat.into_iter()
+        .map(|n| rule(n, key, allowed_when))
+        .collect()
+}
+
+fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
+    let m = map(node, key)?;
+    check_keys(m, node, key, RULE_KEYS)?;
+    let mut r = Rule {
+        span: node.span.clone(),
+        if_expr: None,
+        changes: None,
+        exists: None,
+        when: None,
+        start_in: None,
+        allow_failure: None,
+        variables: Vec::new(),
+        needs: None,
+    };
+    if let Some(n) = m.get("if") {
+        r.if_expr = Some(string(n, &format!("{key}:if"))?);
+    }
+    if let Some(n) = m.get("changes") {
+        let k = format!("{key}:changes");
+        r.changes = Some(match &n.value {
+            Value::Map(cm) => {
+                check_keys(cm, n, &k, &["paths", "compare_to"])?;
+                Changes {
+                    paths: cm
+                        .get("paths")
+                        .map(|p| string_list(p, &k))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    compare_to: cm.get("compare_to").map(|c| string(c, &k)).transpose()?,
+                }
+            }
+            _ => Changes {
+                paths: string_list(n, &k)?,
+                compare_to: None,
+            },
+        });
+    }
+    if let Some(n) = m.get("exists") {
+        let k = format!("{key}:exists");
+        r.exists = Some(match &n.value {
+            Value::Map(em) => {
+                check_keys(em, n, &k, &["paths", "project", "ref"])?;
+                em.get("paths")
+                    .map(|p| string_list(p, &k))
+                    .transpose()?
+                    .unwrap_or_default()
+            }
+            _ => string_list(n, &k)?,
+        });
+    }
+    if let Some(n) = m.get("when") {
+        r.when = Some(when(n, &format!("{key}:when"), allowed_when)?);
+    }
+    if let Some(n) = m.get("start_in") {
+        r.start_in = Some(duration(n, &format!("{key}:start_in"))?);
+    }
+    if let Some(n) = m.get("allow_failure") {
+        r.allow_failure = Some(boolean(n, &format!("{key}:allow_failure"))?);
+    }
+    if let Some(n) = m.get("variables") {
+        r.variables = variables(n, &format!("{key}:variables"))?;
+    }
+    if let Some(n) = m.get("needs") {
+        r.needs = Some(needs(n, &format!("{key}:needs"))?);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_gitlab_forms() {
+        assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_duration("2 hours 5 minutes"),
+            Some(Duration::from_secs(7500))
+        );
+        assert_eq!(
+            parse_duration("30 minutes"),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_duration("1 day and 2 hours"),
+            Some(Duration::from_secs(93600))
+        );
+        assert_eq!(parse_duration("10 sec"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}

@@ -1,0 +1,422 @@
+//! From the merged top-level map to one map per job: `!reference` tags, then `extends`, then
+//! `default:` (with `inherit:`), in the order GitLab applies them.
+
+use std::collections::HashMap;
+
+use crate::error::{ConfigError, ConfigErrors};
+use crate::pipeline::merge::deep_merge;
+use crate::pipeline::read;
+use crate::yaml::{Map, Node, Span, Value};
+
+/// Top-level keys that are keywords, not jobs.
+pub const GLOBAL_KEYWORDS: &[&str] = &[
+    "default",
+    "include",
+    "stages",
+    "types",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+];
+
+/// Keys `default:` may hold (and the legacy global ones among them).
+pub const DEFAULT_KEYS: &[&str] = &[
+    "after_script",
+    "artifacts",
+    "before_script",
+    "cache",
+    "hooks",
+    "id_tokens",
+    "image",
+    "interruptible",
+    "retry",
+    "services",
+    "tags",
+    "timeout",
+];
+
+/// GitLab's limits: `!reference` nests at most 10 levels, `extends` at most 11.
+const MAX_REFERENCE_DEPTH: usize = 10;
+const MAX_EXTENDS_DEPTH: usize = 11;
+
+/// The top level after resolution: global keywords, and each job's (visible and hidden) own map.
+#[derive(Debug)]
+pub struct Resolved {
+    pub globals: Map,
+    /// Visible jobs in file order, with `extends` merged in and `default:` applied.
+    pub jobs: Vec<(String, Node)>,
+}
+
+pub fn resolve(root: Map) -> Result<Resolved, ConfigErrors> {
+    let root = resolve_references(root)?;
+    let mut errors = ConfigErrors::default();
+    let mut globals = Map::new();
+    let mut jobs: Vec<(String, Node, Span)> = Vec::new();
+    for (key, node, span) in root.into_entries() {
+        if GLOBAL_KEYWORDS.contains(&key.as_str()) {
+            globals.insert(key, node, span);
+        } else {
+            jobs.push((key, node, span));
+        }
+    }
+    let templates: HashMap<&str, &Node> = jobs.iter().map(|(k, n, _)| (k.as_str(), n)).collect();
+    let mut extended: HashMap<String, Node> = HashMap::new();
+    for (name, node, span) in &jobs {
+        if name.starts_with('.') {
+            continue;
+        }
+        if node.as_map().is_none() {
+            errors.push(
+                ConfigError::new(
+                    Some(span),
+                    format!("a job is a map of keywords, found {}", node.kind()),
+                )
+                .job(name),
+            );
+            continue;
+        }
+        let mut chain = Vec::new();
+        match extend(name, &templates, &mut extended, &mut chain) {
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.into_result()?;
+
+    let mut errors = ConfigErrors::default();
+    let defaults = default_map(&globals)?;
+    let mut out = Vec::new();
+    for (name, _, _) in &jobs {
+        if name.starts_with('.') {
+            continue;
+        }
+        let mut node = extended
+            .remove(name)
+            .expect("every visible job was extended");
+        if let Err(e) = apply_defaults(name, &mut node, &defaults) {
+            errors.push(e);
+        }
+        out.push((name.clone(), node));
+    }
+    errors.into_result()?;
+    Ok(Resolved { globals, jobs: out })
+}
+
+/// `default:` merged with the legacy global keywords (`image:` at the top level and so on).
+fn default_map(globals: &Map) -> Result<Map, ConfigErrors> {
+    let mut defaults = Map::new();
+    for key in [
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+    ] {
+        if let (Some(n), Some(span)) = (globals.get(key), globals.key_span(key)) {
+            defaults.insert(key.to_string(), n.clone(), span.clone());
+        }
+    }
+    if let Some(d) = globals.get("default") {
+        if d.is_null() {
+            return Ok(defaults);
+        }
+        let m = read::map(d, "default")?;
+        read::check_keys(m, d, "default", DEFAULT_KEYS)?;
+        for (k, v, span) in m.iter_with_spans() {
+            defaults.insert(k.to_string(), v.clone(), span.clone());
+        }
+    }
+    Ok(defaults)
+}
+
+fn apply_defaults(name: &str, node: &mut Node, defaults: &Map) -> Result<(), ConfigError> {
+    let job = node.as_map_mut().expect("jobs are maps");
+    let inherit = match job
+        .get("inherit")
+        .and_then(|i| i.as_map())
+        .and_then(|i| i.get("default"))
+    {
+        None => None,
+        Some(n) => match &n.value {
+            Value::Scalar { .. } => {
+                if read::boolean(n, "inherit:default").map_err(|e| e.job(name))? {
+                    None
+                } else {
+                    Some(Vec::new())
+                }
+            }
+            _ => Some(read::string_list(n, "inherit:default").map_err(|e| e.job(name))?),
+        },
+    };
+    for (key, value, span) in defaults.iter_with_spans() {
+        if let Some(allowed) = &inherit {
+            if !allowed.iter().any(|a| a == key) {
+                continue;
+            }
+        }
+        if !job.contains_key(key) {
+            job.insert(key.to_string(), value.clone(), span.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `extends` for `name`, memoised in `done`. `chain` is the path so far, for cycles.
+fn extend(
+    name: &str,
+    templates: &HashMap<&str, &Node>,
+    done: &mut HashMap<String, Node>,
+    chain: &mut Vec<String>,
+) -> Result<Node, ConfigError> {
+    if let Some(n) = done.get(name) {
+        return Ok(n.clone());
+    }
+    let node = templates[name];
+    if chain.iter().any(|c| c == name) {
+        chain.push(name.to_string());
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`extends` cycle: {}", chain.join(" -> ")),
+        )
+        .job(&chain[0])
+        .key("extends"));
+    }
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`extends` nests more than {MAX_EXTENDS_DEPTH} levels"),
+        )
+        .job(&chain[0])
+        .key("extends"));
+    }
+    let Some(map) = node.as_map() else {
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`{name}` is extended but is not a map"),
+        )
+        .key("extends"));
+    };
+    let mut own = map.clone();
+    let Some(ext) = own.remove("extends") else {
+        done.insert(name.to_string(), node.clone());
+        return Ok(node.clone());
+    };
+    let parents = read::string_list(&ext, "extends").map_err(|e| e.job(name))?;
+    chain.push(name.to_string());
+    let mut merged = Map::new();
+    for parent in &parents {
+        if !templates.contains_key(parent.as_str()) {
+            chain.pop();
+            return Err(ConfigError::new(
+                Some(&ext.span),
+                format!("unknown job or template `{parent}` in `extends`"),
+            )
+            .job(name)
+            .key("extends"));
+        }
+        let resolved = extend(parent, templates, done, chain)?;
+        let Value::Map(pm) = resolved.value else {
+            chain.pop();
+            return Err(ConfigError::new(
+                Some(&resolved.span),
+                format!("`{parent}` is extended but is not a map"),
+            )
+            .job(name)
+            .key("extends"));
+        };
+        deep_merge(&mut merged, pm);
+    }
+    chain.pop();
+    deep_merge(&mut merged, own);
+    let result = Node::new(Value::Map(merged), node.span.clone());
+    done.insert(name.to_string(), result.clone());
+    Ok(result)
+}
+
+/// Replaces every `!reference [job, key, ...]` with what it points at, looked up in the merged
+/// document (before `extends`, as GitLab does). In a list, a reference to a list splices it in.
+fn resolve_references(root: Map) -> Result<Map, ConfigErrors> {
+    let lookup = root.clone();
+    let mut errors = ConfigErrors::default();
+    let mut out = Map::new();
+    for (key, mut node, span) in root.into_entries() {
+        if let Err(e) = substitute(&mut node, &lookup, 0) {
+            errors.push(
+                if key.starts_with('.') || GLOBAL_KEYWORDS.contains(&key.as_str()) {
+                    e
+                } else {
+                    e.job(&key)
+                },
+            );
+        }
+        out.insert(key, node, span);
+    }
+    errors.into_result()?;
+    Ok(out)
+}
+
+fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigError> {
+    match &mut node.value {
+        Value::Reference(path) => {
+            let path = path.clone();
+            let mut target = find(lookup, &path).ok_or_else(|| {
+                ConfigError::new(
+                    Some(&node.span),
+                    format!("`!reference [{}]` points at nothing", path.join(", ")),
+                )
+            })?;
+            if depth >= MAX_REFERENCE_DEPTH {
+                return Err(ConfigError::new(
+                    Some(&node.span),
+                    format!("`!reference` nests more than {MAX_REFERENCE_DEPTH} levels"),
+                ));
+            }
+            substitute(&mut target, lookup, depth + 1)?;
+            *node = target;
+        }
+        Value::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for mut item in std::mem::take(items) {
+                let was_reference = matches!(item.value, Value::Reference(_));
+                substitute(&mut item, lookup, depth)?;
+                match item.value {
+                    Value::Seq(inner) if was_reference => out.extend(inner),
+                    _ => out.push(item),
+                }
+            }
+            *items = out;
+        }
+        Value::Map(m) => {
+            for (_, v) in m.iter_mut() {
+                substitute(v, lookup, depth)?;
+            }
+        }
+        Value::Null | Value::Scalar { .. } => {}
+    }
+    Ok(())
+}
+
+fn find(root: &Map, path: &[String]) -> Option<Node> {
+    let mut node = root.get(&path[0])?;
+    for key in &path[1..] {
+        node = node.as_map()?.get(key)?;
+    }
+    Some(node.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_str;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    fn resolved(text: &str) -> Result<Resolved, ConfigErrors> {
+        let root = parse_str(text, Arc::new(PathBuf::from("t.yml"))).unwrap();
+        resolve(root.as_map().unwrap().clone())
+    }
+
+    fn job<'a>(r: &'a Resolved, name: &str) -> &'a Map {
+        r.jobs
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+            .as_map()
+            .unwrap()
+    }
+
+    #[test]
+    fn extends_merges_parents_in_order_then_the_job() {
+        let r = resolved(
+            ".a:\n  image: a\n  variables: {X: a, Y: a}\n  script: [a]\n.b:\n  extends: .a\n  variables: {Y: b}\n  tags: [b]\n.c:\n  image: c\n  tags: [c]\njob:\n  extends: [.b, .c]\n  script: [j]\n",
+        )
+        .unwrap();
+        let j = job(&r, "job");
+        assert_eq!(
+            j.get("image").unwrap().as_scalar(),
+            Some("c"),
+            "later parent wins"
+        );
+        assert_eq!(
+            j.get("tags").unwrap().as_seq().unwrap()[0].as_scalar(),
+            Some("c"),
+            "lists are replaced"
+        );
+        let v = j.get("variables").unwrap().as_map().unwrap();
+        assert_eq!(
+            (
+                v.get("X").unwrap().as_scalar(),
+                v.get("Y").unwrap().as_scalar()
+            ),
+            (Some("a"), Some("b"))
+        );
+        assert_eq!(
+            j.get("script").unwrap().as_seq().unwrap()[0].as_scalar(),
+            Some("j")
+        );
+        assert!(!j.contains_key("extends"));
+        assert_eq!(r.jobs.len(), 1, "hidden jobs are not jobs");
+    }
+
+    #[test]
+    fn extends_errors_name_the_job_and_key() {
+        let e = resolved("job:\n  extends: .missing\n  script: [x]\n").unwrap_err();
+        assert_eq!(e.0[0].job.as_deref(), Some("job"));
+        assert_eq!(e.0[0].key.as_deref(), Some("extends"));
+        assert_eq!(e.0[0].span.as_ref().unwrap().line, 2);
+        let e = resolved(
+            ".a:\n  extends: .b\n.b:\n  extends: .a\njob:\n  extends: .a\n  script: [x]\n",
+        )
+        .unwrap_err();
+        assert!(e.0[0].message.contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn references_resolve_before_extends_and_splice_lists() {
+        let r = resolved(
+            ".setup:\n  script: [s1, s2]\n  variables: {V: '1'}\n.p:\n  extends: .setup\njob:\n  variables: !reference [.setup, variables]\n  script:\n    - !reference [.setup, script]\n    - mine\n",
+        )
+        .unwrap();
+        let j = job(&r, "job");
+        let script: Vec<_> = j
+            .get("script")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_scalar().unwrap())
+            .collect();
+        assert_eq!(script, ["s1", "s2", "mine"]);
+        assert!(
+            j.get("variables")
+                .unwrap()
+                .as_map()
+                .unwrap()
+                .contains_key("V")
+        );
+        let e = resolved(".p:\n  extends: .setup\njob:\n  script: !reference [.p, script]\n")
+            .unwrap_err();
+        assert!(
+            e.0[0].message.contains("points at nothing"),
+            "a reference does not see extends: {e}"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_missing_keys_unless_inherit_says_no() {
+        let r = resolved(
+            "default:\n  image: d\n  before_script: [b]\nimage: legacy\na:\n  script: [x]\nb:\n  image: own\n  script: [x]\nc:\n  inherit: {default: false}\n  script: [x]\nd:\n  inherit: {default: [before_script]}\n  script: [x]\n",
+        )
+        .unwrap();
+        assert_eq!(job(&r, "a").get("image").unwrap().as_scalar(), Some("d"));
+        assert_eq!(job(&r, "b").get("image").unwrap().as_scalar(), Some("own"));
+        assert!(!job(&r, "c").contains_key("image"));
+        assert!(!job(&r, "d").contains_key("image"));
+        assert!(job(&r, "d").contains_key("before_script"));
+    }
+}
