@@ -111,7 +111,7 @@ impl From<ConfigError> for ConfigErrors {
 pub enum Error {
     /// The pipeline definition is wrong.
     #[error("{0}")]
-    Config(#[from] ConfigErrors),
+    Config(ConfigErrors),
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
@@ -129,6 +129,12 @@ pub enum Error {
     /// The user stopped the run.
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<ConfigErrors> for Error {
+    fn from(e: ConfigErrors) -> Self {
+        Error::Config(e)
+    }
 }
 
 impl From<YamlError> for Error {

@@ -1,9 +1,18 @@
-//! tezos-ci-local: run GitLab CI pipelines locally in Docker.
+//! The tezos-ci-local binary: parse the command line, run, map the outcome to an exit code.
 
-mod error;
-mod event;
-mod executor;
-mod pipeline;
-mod yaml;
+use clap::Parser;
 
-fn main() {}
+fn main() {
+    let cli = tezos_ci_local::cli::Cli::parse();
+    let code = match tezos_ci_local::app::run(cli) {
+        Ok(()) => 0,
+        Err(err) => {
+            let code = tezos_ci_local::error::exit_code(&err);
+            if code != tezos_ci_local::error::EXIT_INTERRUPTED {
+                eprintln!("{} {err:#}", console::style("error:").red().bold());
+            }
+            code
+        }
+    };
+    std::process::exit(code);
+}

@@ -536,7 +536,16 @@ fn artifacts(node: &Node) -> R<Artifacts> {
     if let Some(r) = m.get("reports") {
         let rm = read::map(r, "artifacts:reports")?;
         for (kind, v) in rm.iter() {
-            let files = read::string_list(v, &format!("artifacts:reports:{kind}"))?;
+            let key = format!("artifacts:reports:{kind}");
+            // `coverage_report` is a map with `coverage_format` and `path`.
+            let files = match v.as_map() {
+                Some(vm) => vm
+                    .get("path")
+                    .map(|p| read::string_list(p, &key))
+                    .transpose()?
+                    .unwrap_or_default(),
+                None => read::string_list(v, &key)?,
+            };
             match kind {
                 "junit" => reports.junit = files,
                 "dotenv" => reports.dotenv = files,

@@ -1,0 +1,18 @@
+//! tezos-ci-local: run GitLab CI pipelines locally in Docker, with GitLab's semantics.
+//!
+//! The flow (see ARCHITECTURE.md): `pipeline` loads and resolves the YAML into a model, `plan`
+//! decides what runs and builds the job graph, `scheduler` runs it through an `executor`, and
+//! `report` renders the `event`s.
+
+pub mod app;
+pub mod checkout;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod event;
+pub mod executor;
+pub mod pipeline;
+pub mod plan;
+pub mod rules;
+pub mod user_vars;
+pub mod yaml;

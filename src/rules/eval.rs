@@ -1,0 +1,287 @@
+//! Evaluates `rules:` lists (first match wins; a rule matches when all its clauses hold) and
+//! legacy `only`/`except`, recording why each rule matched or not, for `explain` and `list --all`.
+
+use std::sync::Arc;
+
+use crate::error::ConfigError;
+use crate::pipeline::model::{OnlyExcept, Rule};
+use crate::rules::expr;
+use crate::rules::glob::{PathPattern, first_match};
+
+/// The files a pipeline changes, as `rules:changes` sees them.
+pub trait ChangedFiles {
+    /// The changed paths (relative to the project) compared with `compare_to`, or with the
+    /// pipeline's default base when `None`. `Ok(None)`: there is nothing to compare with, and
+    /// GitLab then treats every `changes:` clause as true.
+    fn changed(&self, compare_to: Option<&str>) -> Result<Option<Arc<Vec<String>>>, String>;
+}
+
+/// The project's files, for `exists:`; listing them costs a walk, so it is done only when asked.
+pub trait ProjectFiles {
+    fn list(&self) -> &[String];
+}
+
+impl ProjectFiles for [String] {
+    fn list(&self) -> &[String] {
+        self
+    }
+}
+
+/// Lists the files on first use.
+pub struct LazyFiles<F: Fn() -> Vec<String>> {
+    make: F,
+    files: std::sync::OnceLock<Vec<String>>,
+}
+
+impl<F: Fn() -> Vec<String>> LazyFiles<F> {
+    pub fn new(make: F) -> Self {
+        LazyFiles {
+            make,
+            files: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl<F: Fn() -> Vec<String>> ProjectFiles for LazyFiles<F> {
+    fn list(&self) -> &[String] {
+        self.files.get_or_init(&self.make)
+    }
+}
+
+/// What rules can look at.
+pub struct Facts<'a> {
+    pub vars: &'a dyn Fn(&str) -> Option<String>,
+    pub changes: &'a dyn ChangedFiles,
+    /// Every file of the project, relative to it, for `exists:`.
+    pub files: &'a dyn ProjectFiles,
+}
+
+/// The pipeline's ref and source, for `only:refs`/`except:refs`.
+#[derive(Debug, Clone)]
+pub struct RefFacts {
+    pub source: String,
+    pub ref_name: String,
+    pub is_tag: bool,
+    pub is_merge_request: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClauseCheck {
+    /// The clause as written, e.g. `if: $CI_COMMIT_BRANCH == "master"`.
+    pub clause: String,
+    pub result: bool,
+    /// Why: the variables read, the file that matched, the comparison base...
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleCheck {
+    pub index: usize,
+    pub clauses: Vec<ClauseCheck>,
+    pub matched: bool,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Evaluation {
+    /// The index of the first rule that matched.
+    pub matched: Option<usize>,
+    /// One entry per rule looked at (evaluation stops at the first match).
+    pub checks: Vec<RuleCheck>,
+}
+
+pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, ConfigError> {
+    let mut eval = Evaluation::default();
+    for (index, rule) in rules.iter().enumerate() {
+        let mut clauses = Vec::new();
+        let mut matched = true;
+        if let Some(src) = &rule.if_expr {
+            let parsed = expr::parse(src).map_err(|e| {
+                ConfigError::new(Some(&rule.span), e.to_string()).key(format!("{key}:if"))
+            })?;
+            let result = parsed.eval(facts.vars).map_err(|e| {
+                ConfigError::new(Some(&rule.span), e.to_string()).key(format!("{key}:if"))
+            })?;
+            let detail = parsed
+                .variables()
+                .iter()
+                .map(|v| match (facts.vars)(v) {
+                    Some(val) => format!("${v}={val:?}"),
+                    None => format!("${v} unset"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            clauses.push(ClauseCheck {
+                clause: format!("if: {src}"),
+                result,
+                detail,
+            });
+            matched &= result;
+        }
+        if matched {
+            if let Some(changes) = &rule.changes {
+                let (result, detail) =
+                    check_changes(&changes.paths, changes.compare_to.as_deref(), facts).map_err(
+                        |m| ConfigError::new(Some(&rule.span), m).key(format!("{key}:changes")),
+                    )?;
+                clauses.push(ClauseCheck {
+                    clause: format!("changes: {}", changes.paths.join(", ")),
+                    result,
+                    detail,
+                });
+                matched &= result;
+            }
+        }
+        if matched {
+            if let Some(exists) = &rule.exists {
+                let (result, detail) = check_exists(exists, facts).map_err(|m| {
+                    ConfigError::new(Some(&rule.span), m).key(format!("{key}:exists"))
+                })?;
+                clauses.push(ClauseCheck {
+                    clause: format!("exists: {}", exists.join(", ")),
+                    result,
+                    detail,
+                });
+                matched &= result;
+            }
+        }
+        eval.checks.push(RuleCheck {
+            index,
+            clauses,
+            matched,
+        });
+        if matched {
+            eval.matched = Some(index);
+            break;
+        }
+    }
+    Ok(eval)
+}
+
+fn patterns(paths: &[String]) -> Result<Vec<PathPattern>, String> {
+    paths.iter().map(|p| PathPattern::new(p)).collect()
+}
+
+fn check_changes(
+    paths: &[String],
+    compare_to: Option<&str>,
+    facts: &Facts,
+) -> Result<(bool, String), String> {
+    let pats = patterns(paths)?;
+    match facts.changes.changed(compare_to)? {
+        None => Ok((
+            true,
+            "no comparison base for this pipeline: GitLab treats `changes` as true".into(),
+        )),
+        Some(changed) => match first_match(&pats, changed.iter().map(String::as_str)) {
+            Some((file, pat)) => Ok((true, format!("{file} changed (matches {pat})"))),
+            None => Ok((
+                false,
+                format!("none of the {} changed files matches", changed.len()),
+            )),
+        },
+    }
+}
+
+fn check_exists(paths: &[String], facts: &Facts) -> Result<(bool, String), String> {
+    let pats = patterns(paths)?;
+    match first_match(&pats, facts.files.list().iter().map(String::as_str)) {
+        Some((file, _)) => Ok((true, format!("{file} exists"))),
+        None => Ok((false, "no such file".into())),
+    }
+}
+
+/// Legacy `only`/`except`. With neither (and no `rules`), GitLab applies `only: [branches, tags]`.
+/// Within a key any entry may match; across keys all must (for `only` to include, and for
+/// `except` to exclude).
+pub fn evaluate_only_except(
+    only: Option<&OnlyExcept>,
+    except: Option<&OnlyExcept>,
+    refs: &RefFacts,
+    facts: &Facts,
+) -> Result<(bool, String), String> {
+    let default_only = OnlyExcept {
+        refs: vec!["branches".into(), "tags".into()],
+        ..OnlyExcept::default()
+    };
+    let only = only.unwrap_or(&default_only);
+    let only_refs =
+        if only.refs.is_empty() && (only.variables.is_empty() && only.changes.is_empty()) {
+            &default_only.refs
+        } else {
+            &only.refs
+        };
+    if !only_refs.is_empty() && !refs_match(only_refs, refs) {
+        return Ok((
+            false,
+            format!(
+                "only:refs [{}] does not match {} pipeline for `{}`",
+                only_refs.join(", "),
+                refs.source,
+                refs.ref_name
+            ),
+        ));
+    }
+    if !only.variables.is_empty() && !any_expr(&only.variables, facts)? {
+        return Ok((false, "no only:variables expression is true".into()));
+    }
+    if !only.changes.is_empty() && !check_changes(&only.changes, None, facts)?.0 {
+        return Ok((false, "only:changes: no matching file changed".into()));
+    }
+    if let Some(except) = except {
+        let mut all =
+            !(except.refs.is_empty() && except.variables.is_empty() && except.changes.is_empty());
+        if !except.refs.is_empty() {
+            all &= refs_match(&except.refs, refs);
+        }
+        if all && !except.variables.is_empty() {
+            all &= any_expr(&except.variables, facts)?;
+        }
+        if all && !except.changes.is_empty() {
+            all &= check_changes(&except.changes, None, facts)?.0;
+        }
+        if all {
+            return Ok((false, "excluded by except:".into()));
+        }
+    }
+    Ok((true, "only/except allow it".into()))
+}
+
+fn any_expr(exprs: &[String], facts: &Facts) -> Result<bool, String> {
+    for src in exprs {
+        let e = expr::parse(src).map_err(|e| e.to_string())?;
+        if e.eval(facts.vars).map_err(|e| e.to_string())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
+    patterns.iter().any(|p| match p.as_str() {
+        "branches" => !refs.is_tag && !refs.is_merge_request,
+        "tags" => refs.is_tag,
+        "merge_requests" => refs.is_merge_request,
+        "schedules" => refs.source == "schedule",
+        "pushes" => refs.source == "push",
+        "web" => refs.source == "web",
+        "api" => refs.source == "api",
+        "triggers" => refs.source == "trigger",
+        "pipelines" => refs.source == "pipeline",
+        "external" => refs.source == "external",
+        "external_pull_requests" => refs.source == "external_pull_request_event",
+        "chat" => refs.source == "chat",
+        pat if pat.len() > 2 && pat.starts_with('/') && pat.rfind('/').is_some_and(|i| i > 0) => {
+            let end = pat.rfind('/').expect("checked");
+            let flags = &pat[end + 1..];
+            let body = &pat[1..end];
+            let re = if flags.contains('i') {
+                format!("(?i){body}")
+            } else {
+                body.to_string()
+            };
+            regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
+        }
+        // `branch@namespace/project` restricts to a project: locally there is only this one.
+        name => name.split('@').next() == Some(refs.ref_name.as_str()),
+    })
+}

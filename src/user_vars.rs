@@ -1,0 +1,156 @@
+//! Variables the user gives: a variables file (like a project's CI/CD settings, with masked and
+//! file-type variables) and `--variable KEY=VALUE` (like pipeline variables, the highest).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{ConfigError, Error};
+use crate::pipeline::read;
+use crate::yaml::{self, Value};
+
+/// The default variables file, looked for in the checkout.
+pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserVar {
+    pub name: String,
+    pub value: String,
+    /// Replaced by `[MASKED]` in logs and outputs.
+    pub masked: bool,
+    /// A file-type variable: the job sees the path of a file holding the value.
+    pub file: bool,
+}
+
+/// Reads the variables file (if any) then the `--variable`s, lowest precedence first.
+pub fn load(
+    project_dir: &Path,
+    file: Option<&Path>,
+    cli: &[String],
+) -> Result<Vec<UserVar>, Error> {
+    let mut out = Vec::new();
+    let path = match file {
+        Some(f) => Some(if f.is_absolute() {
+            f.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(f)
+        }),
+        None => Some(project_dir.join(DEFAULT_FILE)).filter(|p| p.exists()),
+    };
+    if let Some(path) = path {
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        out.extend(parse_file(&text, &path)?);
+    }
+    for kv in cli {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--variable `{kv}`: expected KEY=VALUE")))?;
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::Usage(format!(
+                "--variable `{kv}`: `{k}` is not a variable name (letters, digits and _)"
+            )));
+        }
+        out.retain(|u: &UserVar| u.name != k);
+        out.push(UserVar {
+            name: k.to_string(),
+            value: v.to_string(),
+            masked: false,
+            file: false,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_file(text: &str, path: &Path) -> Result<Vec<UserVar>, Error> {
+    let node = yaml::parse_str(text, Arc::new(path.to_path_buf()))?;
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let m = read::map(&node, "variables file").map_err(ConfigError::from)?;
+    let mut out = Vec::new();
+    for (name, v) in m.iter() {
+        let var = match &v.value {
+            Value::Null => UserVar {
+                name: name.to_string(),
+                value: String::new(),
+                masked: false,
+                file: false,
+            },
+            Value::Scalar { text, .. } => UserVar {
+                name: name.to_string(),
+                value: text.clone(),
+                masked: false,
+                file: false,
+            },
+            Value::Map(vm) => {
+                read::check_keys(vm, v, name, &["value", "masked", "type", "description"])?;
+                let value = vm
+                    .get("value")
+                    .map(|n| read::string(n, name))
+                    .transpose()?
+                    .unwrap_or_default();
+                let masked = vm
+                    .get("masked")
+                    .map(|n| read::boolean(n, name))
+                    .transpose()?
+                    .unwrap_or(false);
+                let file = match vm
+                    .get("type")
+                    .map(|n| read::string(n, name))
+                    .transpose()?
+                    .as_deref()
+                {
+                    None | Some("env_var") | Some("variable") => false,
+                    Some("file") => true,
+                    Some(other) => {
+                        return Err(ConfigError::new(
+                            Some(&v.span),
+                            format!("unknown variable type `{other}`; expected env_var or file"),
+                        )
+                        .key(name)
+                        .into());
+                    }
+                };
+                UserVar {
+                    name: name.to_string(),
+                    value,
+                    masked,
+                    file,
+                }
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    Some(&v.span),
+                    "a variable is a value or a map with `value`, `masked`, `type`",
+                )
+                .key(name)
+                .into());
+            }
+        };
+        out.push(var);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_cli_with_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DEFAULT_FILE), "A: one\nTOKEN:\n  value: s3cret-token\n  masked: true\nKUBECONFIG:\n  value: 'apiVersion: v1'\n  type: file\n").unwrap();
+        let v = load(dir.path(), None, &["A=two".into(), "B=x=y".into()]).unwrap();
+        let get = |n: &str| v.iter().find(|u| u.name == n).unwrap();
+        assert_eq!(get("A").value, "two", "--variable wins over the file");
+        assert_eq!(get("B").value, "x=y");
+        assert!(get("TOKEN").masked);
+        assert!(get("KUBECONFIG").file);
+        assert!(load(dir.path(), None, &["novalue".into()]).is_err());
+        std::fs::write(dir.path().join(DEFAULT_FILE), "X:\n  type: weird\n").unwrap();
+        let e = load(dir.path(), None, &[]).unwrap_err().to_string();
+        assert!(e.contains(":2:") && e.contains("weird"), "{e}");
+    }
+}
