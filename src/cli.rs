@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the pipeline, or the named jobs (names or globs such as 'unit:*').
-    Run(RunCommand),
+    Run(Box<RunCommand>),
     /// List the jobs the pipeline has for the chosen source, variables and changes.
     List(ListArgs),
     /// Check the pipeline and print every problem found.

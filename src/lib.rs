@@ -14,5 +14,7 @@ pub mod executor;
 pub mod pipeline;
 pub mod plan;
 pub mod rules;
+pub mod scheduler;
+pub mod store;
 pub mod user_vars;
 pub mod yaml;

@@ -68,7 +68,7 @@ fn parse_file(text: &str, path: &Path) -> Result<Vec<UserVar>, Error> {
     if node.is_null() {
         return Ok(Vec::new());
     }
-    let m = read::map(&node, "variables file").map_err(ConfigError::from)?;
+    let m = read::map(&node, "variables file")?;
     let mut out = Vec::new();
     for (name, v) in m.iter() {
         let var = match &v.value {

@@ -24,7 +24,8 @@ pub struct LogSink {
     masks: Vec<String>,
     partial: Vec<u8>,
     coverage: Option<regex::Regex>,
-    last_coverage: Option<f64>,
+    /// Shared with the dispatcher, which reads it once the executor has consumed the sink.
+    last_coverage: std::sync::Arc<std::sync::Mutex<Option<f64>>>,
     tail: std::collections::VecDeque<String>,
 }
 
@@ -58,7 +59,7 @@ impl LogSink {
             masks,
             partial: Vec::new(),
             coverage,
-            last_coverage: None,
+            last_coverage: Default::default(),
             tail: Default::default(),
         })
     }
@@ -107,7 +108,7 @@ impl LogSink {
         if let Some(re) = &self.coverage {
             if let Some(m) = re.find(&line) {
                 if let Some(v) = first_number(m.as_str()) {
-                    self.last_coverage = Some(v);
+                    *self.last_coverage.lock().expect("not poisoned") = Some(v);
                 }
             }
         }
@@ -140,7 +141,12 @@ impl LogSink {
     }
 
     pub fn coverage(&self) -> Option<f64> {
-        self.last_coverage
+        *self.last_coverage.lock().expect("not poisoned")
+    }
+
+    /// The cell the coverage value lands in, readable after the sink is gone.
+    pub fn coverage_cell(&self) -> std::sync::Arc<std::sync::Mutex<Option<f64>>> {
+        self.last_coverage.clone()
     }
 
     pub fn tail(&self) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! Executors run one job attempt each, behind the [`Executor`] trait: Docker for real runs, a fake
 //! one for scheduler tests. They never print: output goes to the job's [`LogSink`].
 
+pub mod fake;
 pub mod log;
 
 use std::path::PathBuf;

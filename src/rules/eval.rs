@@ -21,7 +21,7 @@ pub trait ProjectFiles {
     fn list(&self) -> &[String];
 }
 
-impl ProjectFiles for [String] {
+impl ProjectFiles for Vec<String> {
     fn list(&self) -> &[String] {
         self
     }

@@ -1,0 +1,104 @@
+//! A fake executor for scheduler tests: each job's attempts end as scripted, instantly, with no
+//! Docker and no sleeps. It records the order jobs start in and the most that ran at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::executor::{AttemptStatus, Executor, JobOutcome, JobSpec, LogSink};
+
+#[derive(Default)]
+struct Record {
+    started: Vec<(String, u32)>,
+    running: usize,
+    max_running: usize,
+}
+
+/// Scripted outcomes per job name; a job with no script succeeds. A job listed in `hang` waits
+/// until it is canceled.
+#[derive(Clone, Default)]
+pub struct FakeExecutor {
+    script: Arc<HashMap<String, Vec<AttemptStatus>>>,
+    hang: Arc<Vec<String>>,
+    record: Arc<Mutex<Record>>,
+    /// Lines each job prints.
+    lines: Arc<HashMap<String, Vec<String>>>,
+}
+
+impl FakeExecutor {
+    pub fn new(script: HashMap<String, Vec<AttemptStatus>>) -> Self {
+        FakeExecutor {
+            script: Arc::new(script),
+            ..Default::default()
+        }
+    }
+
+    pub fn hanging(mut self, jobs: &[&str]) -> Self {
+        self.hang = Arc::new(jobs.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    pub fn printing(mut self, job: &str, lines: &[&str]) -> Self {
+        let mut m = (*self.lines).clone();
+        m.insert(
+            job.to_string(),
+            lines.iter().map(|s| s.to_string()).collect(),
+        );
+        self.lines = Arc::new(m);
+        self
+    }
+
+    /// Job names (with attempt numbers) in the order they started.
+    pub fn started(&self) -> Vec<(String, u32)> {
+        self.record.lock().expect("not poisoned").started.clone()
+    }
+
+    pub fn max_running(&self) -> usize {
+        self.record.lock().expect("not poisoned").max_running
+    }
+}
+
+impl Executor for FakeExecutor {
+    fn run(
+        &self,
+        spec: Arc<JobSpec>,
+        mut log: LogSink,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, JobOutcome> {
+        let this = self.clone();
+        Box::pin(async move {
+            {
+                let mut r = this.record.lock().expect("not poisoned");
+                r.started.push((spec.job.clone(), spec.attempt));
+                r.running += 1;
+                r.max_running = r.max_running.max(r.running);
+            }
+            for l in this.lines.get(&spec.job).into_iter().flatten() {
+                log.line(l).await;
+            }
+            // Let other jobs start, so the concurrency limit is exercised without sleeping.
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+            let status = if this.hang.contains(&spec.job) {
+                cancel.cancelled().await;
+                AttemptStatus::Canceled
+            } else {
+                this.script
+                    .get(&spec.job)
+                    .and_then(|v| v.get(spec.attempt as usize - 1))
+                    .cloned()
+                    .unwrap_or(AttemptStatus::Success)
+            };
+            log.finish().await;
+            this.record.lock().expect("not poisoned").running -= 1;
+            JobOutcome::status_only(status)
+        })
+    }
+
+    fn cleanup(&self, _run_id: &str) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}

@@ -1,0 +1,598 @@
+//! The one dispatcher loop: it owns every job's state, starts jobs the moment their needs are met
+//! (up to the concurrency limit), applies GitLab's status rules, retries, delays and cancellation,
+//! and turns what executors send into `RunEvent`s. Executors and reporters only talk to it by
+//! messages; nothing else holds mutable state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{JobInfo, JobResult, JobStatus, PipelineStatus, RunEvent};
+use crate::executor::log::{LogLine, LogSink};
+use crate::executor::{AttemptStatus, Executor, JobOutcome};
+use crate::pipeline::model::When;
+use crate::plan::select::Pick;
+use crate::plan::{JobGraph, Plan};
+use crate::scheduler::{Finished, Prepare, Prepared, SchedulerOptions};
+
+/// Messages from running jobs.
+enum Msg {
+    Done {
+        index: usize,
+        attempt: u32,
+        outcome: JobOutcome,
+        coverage: Option<f64>,
+        log: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Waiting,
+    /// Delayed until this instant.
+    Delayed(tokio::time::Instant),
+    Running {
+        started: Instant,
+        key: Option<String>,
+    },
+    Done(Box<Finished>),
+}
+
+/// The outcome of a whole run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub status: PipelineStatus,
+    pub duration: Duration,
+    pub jobs: Vec<(JobInfo, JobResult)>,
+}
+
+pub struct Dispatcher<'a> {
+    plan: &'a Plan,
+    graph: &'a JobGraph,
+    picks: Vec<Pick>,
+    options: SchedulerOptions,
+    executor: Arc<dyn Executor>,
+    prepare: &'a mut dyn Prepare,
+    emit: &'a mut dyn FnMut(&RunEvent),
+    states: Vec<State>,
+    running: usize,
+    cancel: CancellationToken,
+    job_tokens: HashMap<usize, CancellationToken>,
+    canceling: bool,
+    /// Whether a delayed job's `start_in` has elapsed.
+    delay_over: Vec<bool>,
+    /// The attempt a waiting job starts with (above 1 after a retry).
+    next_attempt: Vec<u32>,
+}
+
+impl<'a> Dispatcher<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        graph: &'a JobGraph,
+        picks: Vec<Pick>,
+        options: SchedulerOptions,
+        executor: Arc<dyn Executor>,
+        prepare: &'a mut dyn Prepare,
+        emit: &'a mut dyn FnMut(&RunEvent),
+    ) -> Self {
+        let n = plan.jobs.len();
+        Dispatcher {
+            plan,
+            graph,
+            picks,
+            options,
+            executor,
+            prepare,
+            emit,
+            states: vec![State::Waiting; n],
+            running: 0,
+            cancel: CancellationToken::new(),
+            job_tokens: HashMap::new(),
+            canceling: false,
+            delay_over: vec![false; n],
+            next_attempt: vec![1; n],
+        }
+    }
+
+    fn shown(&self) -> Vec<usize> {
+        (0..self.plan.jobs.len())
+            .filter(|&i| self.picks[i] != Pick::Unselected)
+            .collect()
+    }
+
+    fn info(&self, i: usize) -> JobInfo {
+        let pj = &self.plan.jobs[i];
+        JobInfo {
+            name: pj.job.name.clone(),
+            stage: pj.job.stage.clone(),
+            platform: pj.platform.clone(),
+            when: pj.when.to_string(),
+            allow_failure: pj.allow_failure.is_allowed(),
+            needs: self.graph.deps[i]
+                .iter()
+                .filter(|&&d| self.picks[d] != Pick::Unselected)
+                .map(|&d| self.plan.jobs[d].job.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Runs until every selected job has a result. `interrupts` yields once per Ctrl-C/SIGTERM.
+    pub async fn run(mut self, mut interrupts: mpsc::Receiver<()>) -> RunSummary {
+        let started = Instant::now();
+        let shown = self.shown();
+        let infos: Vec<JobInfo> = shown.iter().map(|&i| self.info(i)).collect();
+        (self.emit)(&RunEvent::PipelineStarted {
+            run_id: self.options.run_id.clone(),
+            run_dir: self.options.run_dir.clone(),
+            jobs: infos,
+        });
+        for &i in &shown {
+            if self.picks[i] == Pick::Manual {
+                self.finish_without_running(
+                    i,
+                    JobStatus::Manual,
+                    Some("manual job: run it with `tezos-ci-local run JOB` or --manual".into()),
+                );
+            } else {
+                (self.emit)(&RunEvent::JobQueued {
+                    job: self.plan.jobs[i].job.name.clone(),
+                });
+            }
+        }
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Msg>();
+        // Bounded: a job that prints faster than the reporters render waits, so memory stays flat.
+        let (log_tx, mut log_rx) = mpsc::channel::<LogLine>(1024);
+        let mut forced = false;
+        loop {
+            self.advance(&done_tx, &log_tx);
+            if self.all_done() {
+                break;
+            }
+            let next_delay = self
+                .states
+                .iter()
+                .filter_map(|s| {
+                    if let State::Delayed(t) = s {
+                        Some(*t)
+                    } else {
+                        None
+                    }
+                })
+                .min();
+            tokio::select! {
+                biased;
+                Some(()) = interrupts.recv() => {
+                    if self.canceling {
+                        forced = true;
+                        break;
+                    }
+                    self.start_canceling();
+                }
+                Some(msg) = done_rx.recv() => self.on_done(msg),
+                Some(line) = log_rx.recv() => (self.emit)(&RunEvent::JobLog { job: line.job, line: line.line }),
+                _ = sleep_until_opt(next_delay) => {
+                    let now = tokio::time::Instant::now();
+                    for (i, s) in self.states.iter_mut().enumerate() {
+                        if matches!(s, State::Delayed(t) if *t <= now) {
+                            *s = State::Waiting;
+                            self.delay_over[i] = true;
+                        }
+                    }
+                }
+            }
+        }
+        // Drain log lines that arrived before the last job ended.
+        while let Ok(line) = log_rx.try_recv() {
+            (self.emit)(&RunEvent::JobLog {
+                job: line.job,
+                line: line.line,
+            });
+        }
+        if forced {
+            self.cancel.cancel();
+            for i in 0..self.states.len() {
+                if matches!(self.states[i], State::Running { .. }) {
+                    self.finish_without_running(
+                        i,
+                        JobStatus::Canceled,
+                        Some("killed by a second interrupt".into()),
+                    );
+                }
+            }
+        }
+        // Whatever happened, nothing labelled with this run outlives it.
+        self.executor.cleanup(&self.options.run_id).await;
+        let jobs: Vec<(JobInfo, JobResult)> = shown
+            .iter()
+            .filter_map(|&i| match &self.states[i] {
+                State::Done(f) => Some((self.info(i), f.result.clone())),
+                _ => None,
+            })
+            .collect();
+        let status = if self.canceling {
+            PipelineStatus::Canceled
+        } else if jobs.iter().any(|(_, r)| r.status == JobStatus::Failed) {
+            PipelineStatus::Failed
+        } else {
+            PipelineStatus::Success
+        };
+        let duration = started.elapsed();
+        (self.emit)(&RunEvent::PipelineFinished {
+            status,
+            duration,
+            run_dir: self.options.run_dir.clone(),
+        });
+        RunSummary {
+            status,
+            duration,
+            jobs,
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        (0..self.states.len())
+            .all(|i| self.picks[i] == Pick::Unselected || matches!(self.states[i], State::Done(_)))
+    }
+
+    fn start_canceling(&mut self) {
+        self.canceling = true;
+        self.cancel.cancel();
+        for i in 0..self.states.len() {
+            if self.picks[i] != Pick::Unselected
+                && matches!(self.states[i], State::Waiting | State::Delayed(_))
+            {
+                self.finish_without_running(
+                    i,
+                    JobStatus::Canceled,
+                    Some("interrupted before it started".into()),
+                );
+            }
+        }
+    }
+
+    fn finish_without_running(&mut self, i: usize, status: JobStatus, reason: Option<String>) {
+        let result = JobResult {
+            status,
+            exit_code: None,
+            duration: Duration::ZERO,
+            platform: self.plan.jobs[i].platform.clone(),
+            attempts: 0,
+            reason,
+            coverage: None,
+            log: None,
+            junit: Vec::new(),
+        };
+        self.complete(
+            i,
+            Finished {
+                job: self.plan.jobs[i].job.name.clone(),
+                result,
+                artifacts: None,
+                dotenv: Vec::new(),
+                key: None,
+            },
+        );
+    }
+
+    fn complete(&mut self, i: usize, finished: Finished) {
+        if matches!(self.states[i], State::Running { .. }) {
+            self.running -= 1;
+        }
+        (self.emit)(&RunEvent::JobFinished {
+            job: self.plan.jobs[i].job.name.clone(),
+            result: finished.result.clone(),
+        });
+        self.states[i] = State::Done(Box::new(finished));
+        self.job_tokens.remove(&i);
+    }
+
+    /// Moves every job whose dependencies are settled: to a result (skipped...), to a delay, or
+    /// to running, while there is room. Jobs start in plan order, which is stage then file order.
+    fn advance(&mut self, done_tx: &mpsc::UnboundedSender<Msg>, log_tx: &mpsc::Sender<LogLine>) {
+        if self.canceling {
+            return;
+        }
+        loop {
+            let mut progressed = false;
+            for i in 0..self.states.len() {
+                if self.picks[i] != Pick::Run || !matches!(self.states[i], State::Waiting) {
+                    continue;
+                }
+                match self.decide(i) {
+                    Decision::Wait => {}
+                    Decision::Finish(status, reason) => {
+                        self.finish_without_running(i, status, Some(reason));
+                        progressed = true;
+                    }
+                    Decision::Start => {
+                        let pj = &self.plan.jobs[i];
+                        if pj.when == When::Delayed && !self.options.no_delay && !self.delay_over[i]
+                        {
+                            if let Some(d) = pj.start_in.filter(|d| !d.is_zero()) {
+                                self.states[i] = State::Delayed(tokio::time::Instant::now() + d);
+                                continue;
+                            }
+                        }
+                        if self.running >= self.options.max_parallel.max(1) {
+                            continue;
+                        }
+                        self.start(i, self.next_attempt[i], done_tx, log_tx);
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// GitLab's status rules: what a job does once what it depends on has settled.
+    fn decide(&self, i: usize) -> Decision {
+        let pj = &self.plan.jobs[i];
+        let mut failed = None;
+        let mut blocked = None;
+        let mut canceled = false;
+        for &d in &self.graph.deps[i] {
+            if self.picks[d] == Pick::Unselected {
+                continue; // not part of this run: its absence does not hold anyone back
+            }
+            let State::Done(f) = &self.states[d] else {
+                return Decision::Wait;
+            };
+            let name = &self.plan.jobs[d].job.name;
+            match f.result.status {
+                JobStatus::Success | JobStatus::AllowedFailure | JobStatus::Cached => {}
+                JobStatus::Failed => failed = Some(name.clone()),
+                JobStatus::Canceled => canceled = true,
+                // A manual job that is allowed to fail does not hold later stages back; one that is
+                // needed, or not allowed to fail, blocks them as in GitLab.
+                JobStatus::Manual
+                    if !self.graph.uses_needs[i]
+                        && self.plan.jobs[d].allow_failure.is_allowed() => {}
+                JobStatus::Manual => blocked = Some(format!("waits for manual job `{name}`")),
+                JobStatus::Skipped => blocked = Some(format!("`{name}` was skipped")),
+            }
+        }
+        if canceled {
+            return Decision::Finish(
+                JobStatus::Canceled,
+                "a job it depends on was canceled".into(),
+            );
+        }
+        match pj.when {
+            When::Always => Decision::Start,
+            When::OnFailure => match failed {
+                Some(_) => Decision::Start,
+                None => Decision::Finish(
+                    JobStatus::Skipped,
+                    "`when: on_failure` and nothing before it failed".into(),
+                ),
+            },
+            _ => match (failed, blocked) {
+                (Some(name), _) => Decision::Finish(JobStatus::Skipped, format!("`{name}` failed")),
+                (None, Some(why)) => Decision::Finish(JobStatus::Skipped, why),
+                (None, None) => Decision::Start,
+            },
+        }
+    }
+
+    fn start(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        done_tx: &mpsc::UnboundedSender<Msg>,
+        log_tx: &mpsc::Sender<LogLine>,
+    ) {
+        let inputs: Vec<&Finished> = self.graph.artifacts_from[i]
+            .iter()
+            .filter_map(|&d| match &self.states[d] {
+                State::Done(f) => Some(f.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let prepared = self.prepare.prepare(i, attempt, &inputs);
+        let pj = &self.plan.jobs[i];
+        match prepared {
+            Prepared::Cached(mut f) => {
+                f.result.status = JobStatus::Cached;
+                self.complete(i, f);
+            }
+            Prepared::Fail(reason) => {
+                let result = JobResult {
+                    status: if pj.allow_failure.is_allowed() {
+                        JobStatus::AllowedFailure
+                    } else {
+                        JobStatus::Failed
+                    },
+                    exit_code: None,
+                    duration: Duration::ZERO,
+                    platform: pj.platform.clone(),
+                    attempts: attempt,
+                    reason: Some(reason),
+                    coverage: None,
+                    log: None,
+                    junit: Vec::new(),
+                };
+                self.complete(
+                    i,
+                    Finished {
+                        job: self.plan.jobs[i].job.name.clone(),
+                        result,
+                        artifacts: None,
+                        dotenv: Vec::new(),
+                        key: None,
+                    },
+                );
+            }
+            Prepared::Run { spec, key, masks } => {
+                let log_path = self.prepare.log_path(i, attempt);
+                let coverage = pj
+                    .job
+                    .coverage
+                    .as_ref()
+                    .and_then(|c| regex::Regex::new(&c[1..c.len() - 1]).ok());
+                let sink = match LogSink::new(
+                    &pj.job.name,
+                    log_path.as_deref(),
+                    Some(log_tx.clone()),
+                    masks,
+                    coverage,
+                ) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.prepare_failed(i, attempt, format!("cannot write the job's log: {e}"));
+                        return;
+                    }
+                };
+                let token = self.cancel.child_token();
+                self.job_tokens.insert(i, token.clone());
+                self.running += 1;
+                self.states[i] = State::Running {
+                    started: Instant::now(),
+                    key,
+                };
+                (self.emit)(&RunEvent::JobStarted {
+                    job: pj.job.name.clone(),
+                    platform: pj.platform.clone(),
+                    attempt,
+                });
+                let executor = self.executor.clone();
+                let tx = done_tx.clone();
+                tokio::spawn(async move {
+                    let (outcome, coverage) = run_attempt(executor, spec, sink, token).await;
+                    let _ = tx.send(Msg::Done {
+                        index: i,
+                        attempt,
+                        outcome,
+                        coverage,
+                        log: log_path,
+                    });
+                });
+            }
+        }
+    }
+
+    fn prepare_failed(&mut self, i: usize, attempt: u32, reason: String) {
+        let pj = &self.plan.jobs[i];
+        let result = JobResult {
+            status: if pj.allow_failure.is_allowed() {
+                JobStatus::AllowedFailure
+            } else {
+                JobStatus::Failed
+            },
+            exit_code: None,
+            duration: Duration::ZERO,
+            platform: pj.platform.clone(),
+            attempts: attempt,
+            reason: Some(reason),
+            coverage: None,
+            log: None,
+            junit: Vec::new(),
+        };
+        self.complete(
+            i,
+            Finished {
+                job: self.plan.jobs[i].job.name.clone(),
+                result,
+                artifacts: None,
+                dotenv: Vec::new(),
+                key: None,
+            },
+        );
+    }
+
+    fn on_done(&mut self, msg: Msg) {
+        let Msg::Done {
+            index: i,
+            attempt,
+            outcome,
+            coverage,
+            log,
+        } = msg;
+        let State::Running { started, key, .. } = &self.states[i] else {
+            return; // already settled (a second interrupt gave up on it)
+        };
+        let (started, key) = (*started, key.clone());
+        let pj = &self.plan.jobs[i];
+        let (status, exit_code, reason) = match &outcome.status {
+            AttemptStatus::Success => (JobStatus::Success, Some(0), None),
+            AttemptStatus::Canceled => (JobStatus::Canceled, None, Some("canceled".to_string())),
+            AttemptStatus::Failed { exit_code, reason } => {
+                let retry = &pj.job.retry;
+                let retry_when_ok = retry.when.is_empty()
+                    || retry
+                        .when
+                        .iter()
+                        .any(|w| w == "always" || reason.retry_names().contains(&w.as_str()));
+                let retry_code_ok = retry.exit_codes.is_empty()
+                    || exit_code.is_some_and(|c| retry.exit_codes.contains(&c));
+                if attempt <= retry.max && retry_when_ok && retry_code_ok && !self.canceling {
+                    // The attempt failed but the job will run again: it is not finished.
+                    self.running -= 1;
+                    self.states[i] = State::Waiting;
+                    self.next_attempt[i] = attempt + 1;
+                    return;
+                }
+                let status = if pj.allow_failure.allows(*exit_code) {
+                    JobStatus::AllowedFailure
+                } else {
+                    JobStatus::Failed
+                };
+                let what = match exit_code {
+                    Some(c) => format!("{} (exit code {c})", reason.describe()),
+                    None => reason.describe(),
+                };
+                (status, *exit_code, Some(what))
+            }
+        };
+        let result = JobResult {
+            status,
+            exit_code,
+            duration: started.elapsed(),
+            platform: pj.platform.clone(),
+            attempts: attempt,
+            reason,
+            coverage,
+            log,
+            junit: outcome.junit.clone(),
+        };
+        let finished = Finished {
+            job: pj.job.name.clone(),
+            result,
+            artifacts: outcome.artifacts.clone(),
+            dotenv: outcome.dotenv.clone(),
+            key,
+        };
+        self.prepare.finished(i, &outcome, &finished);
+        self.complete(i, finished);
+    }
+}
+
+enum Decision {
+    Wait,
+    Start,
+    Finish(JobStatus, String),
+}
+
+async fn run_attempt(
+    executor: Arc<dyn Executor>,
+    spec: Box<crate::executor::JobSpec>,
+    sink: LogSink,
+    token: CancellationToken,
+) -> (JobOutcome, Option<f64>) {
+    let coverage = sink.coverage_cell();
+    let outcome = executor.run(Arc::from(spec), sink, token).await;
+    let value = *coverage.lock().expect("not poisoned");
+    (outcome, value)
+}
+
+async fn sleep_until_opt(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

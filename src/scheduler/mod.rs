@@ -1,0 +1,63 @@
+//! Runs the job graph: a ready queue in one dispatcher loop (`dispatcher`), fed by the plan and
+//! the selection, starting each job through a [`Prepare`] (which builds its spec or finds its
+//! cached result) and an executor, and reporting everything as `RunEvent`s.
+
+pub mod dispatcher;
+pub mod spec;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::event::JobResult;
+use crate::executor::{JobOutcome, JobSpec};
+
+pub use dispatcher::{Dispatcher, RunSummary};
+
+/// What a finished job leaves for the jobs after it.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub job: String,
+    pub result: JobResult,
+    pub artifacts: Option<PathBuf>,
+    pub dotenv: Vec<(String, String)>,
+    /// The job's key in the result cache, when it has one (dependents' keys include it).
+    pub key: Option<String>,
+}
+
+/// What the dispatcher should do to start a job.
+pub enum Prepared {
+    Run {
+        spec: Box<JobSpec>,
+        key: Option<String>,
+        /// Values replaced by `[MASKED]` in the log.
+        masks: Vec<String>,
+    },
+    /// The job's inputs have not changed since it last passed: reuse that result.
+    Cached(Finished),
+    /// The job cannot start (a bad image name, an unreadable cache key file...): it fails.
+    Fail(String),
+}
+
+/// Builds what a job needs to start. The dispatcher owns the state; this only computes.
+pub trait Prepare: Send {
+    /// `inputs`: the finished jobs whose artifacts this one receives, in order.
+    fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared;
+    /// Called once a job has a final result (not on attempts that will be retried).
+    fn finished(&mut self, _index: usize, _outcome: &JobOutcome, _finished: &Finished) {}
+    /// Where the log of an attempt goes.
+    fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf>;
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    pub max_parallel: usize,
+    /// Start delayed jobs at once.
+    pub no_delay: bool,
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    /// How long a canceled job may take to stop before the run stops waiting for it.
+    pub cancel_grace: Duration,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+//! Builds a job's `JobSpec` when it is ready to start: final variables (dotenv from its inputs,
+//! then the user's on top), image and services with variables expanded, scripts, timeout,
+//! the artifacts it receives, and its `cache:` keys.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::executor::{ArtifactInput, CacheSpec, JobSpec, PullPolicy, ServiceSpec, Workspace};
+use crate::pipeline::model::CacheKey;
+use crate::plan::Plan;
+use crate::plan::variables::expand;
+use crate::scheduler::{Finished, Prepare, Prepared};
+use crate::store::runs::RunDir;
+use crate::user_vars::UserVar;
+
+/// GitLab's default job timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Run-wide settings every job's spec draws from.
+pub struct SpecSettings {
+    pub run_id: String,
+    pub workspace: Arc<Workspace>,
+    pub project_dir_in_job: String,
+    pub default_image: Option<String>,
+    pub pull: PullPolicy,
+    pub default_timeout: Duration,
+    pub user_vars: Vec<UserVar>,
+    pub privileged: bool,
+    pub mount_docker_socket: bool,
+    /// Where `cache:` keys live between runs.
+    pub cache_store: PathBuf,
+}
+
+pub struct SpecFactory<'a> {
+    pub plan: &'a Plan,
+    pub run_dir: &'a RunDir,
+    pub settings: SpecSettings,
+}
+
+impl Prepare for SpecFactory<'_> {
+    fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
+        match self.spec(index, attempt, inputs) {
+            Ok((spec, masks)) => Prepared::Run {
+                spec: Box::new(spec),
+                key: None,
+                masks,
+            },
+            Err(reason) => Prepared::Fail(reason),
+        }
+    }
+
+    fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf> {
+        Some(
+            self.run_dir
+                .log_path(&self.plan.jobs[index].job.name, attempt),
+        )
+    }
+}
+
+impl SpecFactory<'_> {
+    /// The final variables of a job, in precedence order: planned (predefined, global, job,
+    /// matrix, rule), then dotenv from the jobs it takes artifacts from, then the user's.
+    pub fn variables(&self, index: usize, inputs: &[&Finished]) -> Vec<(String, String)> {
+        let mut vars = self.plan.jobs[index].variables.clone();
+        for f in inputs {
+            for (k, v) in &f.dotenv {
+                vars.set(k, v, false);
+            }
+        }
+        for u in &self.settings.user_vars {
+            vars.set(&u.name, &u.value, !u.file);
+        }
+        vars.expanded()
+    }
+
+    fn spec(
+        &self,
+        index: usize,
+        attempt: u32,
+        inputs: &[&Finished],
+    ) -> Result<(JobSpec, Vec<String>), String> {
+        let s = &self.settings;
+        let pj = &self.plan.jobs[index];
+        let job = &pj.job;
+        if let Some(t) = &job.trigger {
+            return Err(format!(
+                "trigger jobs start a downstream pipeline ({t}), which tezos-ci-local does not run"
+            ));
+        }
+        let all = self.variables(index, inputs);
+        let map: HashMap<&str, &str> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let lookup = |n: &str| map.get(n).map(|v| v.to_string());
+
+        let image = match pj.job.image.as_ref() {
+            Some(i) => expand(&i.name, &lookup),
+            None => s.default_image.clone().ok_or_else(|| "the job names no `image:` and there is no `default:image`; pass --default-image IMAGE".to_string())?,
+        };
+        if image.trim().is_empty() {
+            return Err(format!(
+                "the image name `{}` expands to nothing; set the variables it uses with --variable",
+                job.image.as_ref().map(|i| i.name.as_str()).unwrap_or("")
+            ));
+        }
+        let file_names: Vec<&str> = s
+            .user_vars
+            .iter()
+            .filter(|u| u.file)
+            .map(|u| u.name.as_str())
+            .collect();
+        let variables: Vec<(String, String)> = all
+            .iter()
+            .filter(|(k, _)| !file_names.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let file_variables: Vec<(String, String)> = s
+            .user_vars
+            .iter()
+            .filter(|u| u.file)
+            .map(|u| (u.name.clone(), u.value.clone()))
+            .collect();
+        let masks: Vec<String> = s
+            .user_vars
+            .iter()
+            .filter(|u| u.masked)
+            .map(|u| u.value.clone())
+            .collect();
+
+        let services = job
+            .services
+            .iter()
+            .map(|svc| {
+                let mut vars: Vec<(String, String)> = variables.clone();
+                for v in &svc.variables {
+                    vars.retain(|(k, _)| *k != v.name);
+                    vars.push((v.name.clone(), expand(&v.value, &lookup)));
+                }
+                ServiceSpec {
+                    image: expand(&svc.name, &lookup),
+                    aliases: svc.aliases.clone(),
+                    entrypoint: svc.entrypoint.clone(),
+                    command: svc.command.clone(),
+                    variables: vars,
+                    platform: svc.platform.clone().unwrap_or_else(|| pj.platform.clone()),
+                }
+            })
+            .collect();
+
+        let mut artifacts = job.artifacts.clone();
+        if let Some(a) = &mut artifacts {
+            for p in a.paths.iter_mut().chain(a.exclude.iter_mut()) {
+                *p = expand(p, &lookup);
+            }
+        }
+        let caches = job
+            .cache
+            .iter()
+            .map(|c| {
+                Ok(CacheSpec {
+                    key: cache_key(&c.key, &lookup, &s.workspace.root)?,
+                    fallback_keys: c
+                        .fallback_keys
+                        .iter()
+                        .map(|k| sanitize_key(&expand(k, &lookup)))
+                        .collect::<Result<_, _>>()?,
+                    paths: c.paths.iter().map(|p| expand(p, &lookup)).collect(),
+                    untracked: c.untracked,
+                    policy: c.policy,
+                    when: c.when,
+                    store: s.cache_store.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+
+        let artifacts_dir = self.run_dir.artifacts_path(&job.name);
+        let _ = std::fs::remove_dir_all(&artifacts_dir);
+        let spec = JobSpec {
+            run_id: s.run_id.clone(),
+            job: job.name.clone(),
+            stage: job.stage.clone(),
+            attempt,
+            image,
+            entrypoint: job.image.as_ref().and_then(|i| i.entrypoint.clone()),
+            user: job.image.as_ref().and_then(|i| i.user.clone()),
+            platform: pj.platform.clone(),
+            pull: if job
+                .image
+                .as_ref()
+                .is_some_and(|i| i.pull_policy.iter().any(|p| p == "always"))
+                && s.pull == PullPolicy::IfNotPresent
+            {
+                PullPolicy::Always
+            } else {
+                s.pull
+            },
+            services,
+            script: job
+                .before_script
+                .iter()
+                .chain(job.script.iter())
+                .cloned()
+                .collect(),
+            after_script: job.after_script.clone(),
+            variables,
+            file_variables,
+            timeout: job.timeout.unwrap_or(s.default_timeout),
+            workspace: s.workspace.clone(),
+            project_dir: s.project_dir_in_job.clone(),
+            inputs: inputs
+                .iter()
+                .filter_map(|f| {
+                    f.artifacts.as_ref().map(|dir| ArtifactInput {
+                        job: f.job.clone(),
+                        dir: dir.clone(),
+                    })
+                })
+                .collect(),
+            artifacts,
+            artifacts_dir,
+            caches,
+            privileged: s.privileged,
+            mount_docker_socket: s.mount_docker_socket,
+        };
+        Ok((spec, masks))
+    }
+}
+
+/// GitLab's cache key: a literal (variables expanded), or for `key:files` a digest of those files
+/// (GitLab hashes the last commits that changed them; the content is what matters locally, and
+/// uncommitted edits count) with the `prefix` in front.
+pub fn cache_key(
+    key: &CacheKey,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    workspace: &Path,
+) -> Result<String, String> {
+    match key {
+        CacheKey::Literal(k) => sanitize_key(&expand(k, lookup)),
+        CacheKey::Files { files, prefix } => {
+            let mut h = Sha256::new();
+            for f in files {
+                let f = expand(f, lookup);
+                h.update(f.as_bytes());
+                h.update([0]);
+                if let Ok(bytes) = std::fs::read(workspace.join(f.trim_start_matches('/'))) {
+                    h.update(&bytes);
+                }
+                h.update([0]);
+            }
+            let digest: String = h
+                .finalize()
+                .iter()
+                .take(20)
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let prefix = prefix
+                .as_ref()
+                .map(|p| expand(p, lookup))
+                .filter(|p| !p.is_empty());
+            sanitize_key(&match prefix {
+                Some(p) => format!("{p}-{digest}"),
+                None => digest,
+            })
+        }
+    }
+}
+
+/// Cache keys become directory names: GitLab refuses `/` (unless URL-encoded), `.` and `..`.
+fn sanitize_key(key: &str) -> Result<String, String> {
+    let k = key.trim();
+    let k = if k.is_empty() { "default" } else { k };
+    if k == "." || k == ".." || k.contains('/') || k.contains('\\') || k.contains('\0') {
+        return Err(format!(
+            "cache key `{k}` may not contain `/` or be `.` or `..`"
+        ));
+    }
+    Ok(k.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Gemfile.lock"), "a").unwrap();
+        let look = |n: &str| (n == "CI_COMMIT_REF_SLUG").then(|| "main".to_string());
+        assert_eq!(
+            cache_key(
+                &CacheKey::Literal("deps-$CI_COMMIT_REF_SLUG".into()),
+                &look,
+                dir.path()
+            )
+            .unwrap(),
+            "deps-main"
+        );
+        let files = CacheKey::Files {
+            files: vec!["Gemfile.lock".into()],
+            prefix: Some("$CI_COMMIT_REF_SLUG".into()),
+        };
+        let k1 = cache_key(&files, &look, dir.path()).unwrap();
+        assert!(k1.starts_with("main-"));
+        std::fs::write(dir.path().join("Gemfile.lock"), "b").unwrap();
+        assert_ne!(
+            k1,
+            cache_key(&files, &look, dir.path()).unwrap(),
+            "the key follows the file's content"
+        );
+        assert!(cache_key(&CacheKey::Literal("a/b".into()), &look, dir.path()).is_err());
+    }
+}

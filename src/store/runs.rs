@@ -1,0 +1,110 @@
+//! Run directories: `<state>/runs/<id>/` with `logs/`, `artifacts/`, `report.html` and
+//! `summary.json`; `<state>/runs/last` names the newest.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+pub struct RunDir {
+    pub id: String,
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    pub fn create(state: &Path) -> Result<RunDir, Error> {
+        let runs = state.join("runs");
+        std::fs::create_dir_all(&runs).map_err(|source| Error::Io {
+            path: runs.clone(),
+            source,
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let base = format!("{}-{:03}", format_time(now.as_secs()), now.subsec_millis());
+        let mut id = base.clone();
+        let mut n = 1;
+        while runs.join(&id).exists() {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        let path = runs.join(&id);
+        for sub in ["logs", "artifacts"] {
+            std::fs::create_dir_all(path.join(sub)).map_err(|source| Error::Io {
+                path: path.join(sub),
+                source,
+            })?;
+        }
+        let _ = std::fs::write(runs.join("last"), &id);
+        Ok(RunDir { id, path })
+    }
+
+    pub fn log_path(&self, job: &str, attempt: u32) -> PathBuf {
+        let name = super::file_name_for(job);
+        if attempt <= 1 {
+            self.path.join("logs").join(format!("{name}.log"))
+        } else {
+            self.path
+                .join("logs")
+                .join(format!("{name}.attempt-{attempt}.log"))
+        }
+    }
+
+    pub fn artifacts_path(&self, job: &str) -> PathBuf {
+        self.path.join("artifacts").join(super::file_name_for(job))
+    }
+}
+
+/// The run ids, oldest first.
+pub fn list(state: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(state.join("runs"))
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+pub fn last(state: &Path) -> Option<String> {
+    std::fs::read_to_string(state.join("runs/last"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// `YYYYMMDD-HHMMSS` in UTC.
+fn format_time(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_ids_sort_by_time() {
+        assert_eq!(super::format_time(0), "19700101-000000");
+        assert_eq!(super::format_time(1_795_000_000), "20261118-110640");
+    }
+}
