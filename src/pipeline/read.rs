@@ -365,6 +365,7 @@ const RULE_KEYS: &[&str] = &[
     "variables",
     "needs",
     "interruptible",
+    "auto_cancel",
 ];
 
 pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
