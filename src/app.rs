@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => crate::commands::run::run(&cli.common, &cli.run, &[]),
         Some(Command::Run(r)) => {
-            crate::commands::run::run(&cli.common, &merge_run_args(&cli.run, &r.run), &r.jobs)
+            crate::commands::run::run(&cli.common, &merge_run_args(&cli.run, &r.run), &r.names)
         }
         Some(Command::List(args)) => {
             let loaded = load(&cli.common)?;

@@ -408,6 +408,63 @@ impl Checkout {
         out
     }
 
+    /// Each project file's git blob id (the same for a file in a commit and on disk), for the
+    /// job result cache: a key then matches whether the job ran on the working tree or `--commit`.
+    pub fn file_digests(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        if self.commit_mode {
+            if let Some(repo) = self.open() {
+                let prefix = self.subdir.to_string_lossy().replace('\\', "/");
+                if let Ok(tree) = git2::Oid::from_str(&self.sha)
+                    .and_then(|id| repo.find_commit(id))
+                    .and_then(|c| c.tree())
+                {
+                    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                        if entry.kind() == Some(git2::ObjectType::Blob) {
+                            let full = format!("{dir}{}", entry.name().unwrap_or(""));
+                            let rel = if prefix.is_empty() {
+                                Some(full)
+                            } else {
+                                full.strip_prefix(&format!("{prefix}/")).map(String::from)
+                            };
+                            if let Some(rel) = rel {
+                                out.insert(rel, format!("{}:{:o}", entry.id(), entry.filemode()));
+                            }
+                        }
+                        git2::TreeWalkResult::Ok
+                    });
+                }
+            }
+            return out;
+        }
+        for f in self.project_files() {
+            let path = self.project_dir.join(&f);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let (id, mode) = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (
+                    git2::Oid::hash_object(git2::ObjectType::Blob, target.as_bytes()),
+                    0o120000,
+                )
+            } else {
+                use std::os::unix::fs::PermissionsExt;
+                let exec = meta.permissions().mode() & 0o111 != 0;
+                (
+                    git2::Oid::hash_file(git2::ObjectType::Blob, &path),
+                    if exec { 0o100755 } else { 0o100644 },
+                )
+            };
+            if let Ok(id) = id {
+                out.insert(f, format!("{id}:{mode:o}"));
+            }
+        }
+        out
+    }
+
     /// What `rules:changes` compares with by default, as GitLab does for each source: a push
     /// compares with what the branch's upstream had (GitLab's `CI_COMMIT_BEFORE_SHA`), a merge
     /// request with the merge base of its target branch; with no such base, or for other sources,

@@ -192,7 +192,7 @@ pub enum PullArg {
 pub struct RunCommand {
     /// Jobs to run: names or globs. Default: the whole pipeline.
     #[arg(value_name = "JOB")]
-    pub jobs: Vec<String>,
+    pub names: Vec<String>,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -262,4 +262,12 @@ pub enum HookAction {
     },
     /// Remove the hook written by `hook install` (restoring a hook it kept).
     Uninstall,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -13,6 +13,7 @@ pub mod event;
 pub mod executor;
 pub mod pipeline;
 pub mod plan;
+pub mod report;
 pub mod rules;
 pub mod scheduler;
 pub mod store;

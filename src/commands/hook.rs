@@ -1,7 +1,185 @@
-//! `tezos-ci-local hook install|uninstall`: the pre-push hook.
+//! `tezos-ci-local hook install|uninstall`: a git pre-push hook that runs the pipeline (or the
+//! named jobs) on each commit being pushed, prints one line, and blocks the push when a job fails.
+//! A hook that is already there is kept, renamed, and called first.
 
-use crate::cli::{CommonArgs, HookArgs};
+use std::path::{Path, PathBuf};
 
-pub fn run(_common: &CommonArgs, _args: &HookArgs) -> anyhow::Result<()> {
-    Err(crate::error::Error::Usage("`hook` lands with the job cache".into()).into())
+use crate::cli::{CommonArgs, HookAction, HookArgs};
+use crate::error::Error;
+
+const MARKER: &str = "# installed by tezos-ci-local hook install";
+const SAVED: &str = "pre-push.before-tezos-ci-local";
+
+pub fn run(common: &CommonArgs, args: &HookArgs) -> anyhow::Result<()> {
+    let repo = git2::Repository::discover(&common.directory).map_err(|_| {
+        Error::Usage(format!(
+            "{} is not in a git repository",
+            common.directory.display()
+        ))
+    })?;
+    let hooks = hooks_dir(&repo);
+    let project = common
+        .directory
+        .canonicalize()
+        .map_err(|source| Error::Io {
+            path: common.directory.clone(),
+            source,
+        })?;
+    match &args.action {
+        HookAction::Install { jobs } => install(&hooks, &project, common, jobs),
+        HookAction::Uninstall => uninstall(&hooks),
+    }
+}
+
+fn hooks_dir(repo: &git2::Repository) -> PathBuf {
+    let configured = repo
+        .config()
+        .ok()
+        .and_then(|c| c.get_path("core.hooksPath").ok());
+    match configured {
+        Some(p) if p.is_absolute() => p,
+        Some(p) => repo.workdir().unwrap_or(repo.path()).join(p),
+        None => repo.path().join("hooks"),
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn install(
+    hooks: &Path,
+    project: &Path,
+    common: &CommonArgs,
+    jobs: &[String],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(hooks).map_err(|source| Error::Io {
+        path: hooks.to_path_buf(),
+        source,
+    })?;
+    let hook = hooks.join("pre-push");
+    let saved = hooks.join(SAVED);
+    if let Ok(existing) = std::fs::read_to_string(&hook) {
+        if !existing.contains(MARKER) {
+            if saved.exists() {
+                return Err(Error::Usage(format!(
+                    "{} exists and so does {}; move one of them away, then install again",
+                    hook.display(),
+                    saved.display()
+                ))
+                .into());
+            }
+            std::fs::rename(&hook, &saved).map_err(|source| Error::Io {
+                path: hook.clone(),
+                source,
+            })?;
+            println!(
+                "Kept the existing hook as {}; it runs first.",
+                saved.display()
+            );
+        }
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Environment(format!("cannot find this program's path: {e}")))?;
+    let mut extra = String::new();
+    if let Some(f) = &common.file {
+        extra.push_str(&format!(" --file {}", shell_quote(&f.to_string_lossy())));
+    }
+    if let Some(p) = &common.pipeline {
+        extra.push_str(&format!(" --pipeline {}", shell_quote(p)));
+    }
+    let job_args: String = jobs
+        .iter()
+        .map(|j| format!(" {}", shell_quote(j)))
+        .collect();
+    let script = format!(
+        r#"#!/bin/sh
+{MARKER}
+# Runs the pipeline on every commit being pushed; a failing job blocks the push.
+# Remove with `tezos-ci-local hook uninstall` (or skip once with `git push --no-verify`).
+input=$(cat)
+hooks=$(dirname "$0")
+if [ -x "$hooks/{SAVED}" ]; then
+  printf '%s\n' "$input" | "$hooks/{SAVED}" "$@" || exit $?
+fi
+zero=0000000000000000000000000000000000000000
+printf '%s\n' "$input" | while read -r local_ref local_sha remote_ref remote_sha; do
+  [ -n "$local_sha" ] && [ "$local_sha" != "$zero" ] || continue
+  short=$(printf '%s' "$local_sha" | cut -c1-8)
+  log=$(mktemp)
+  if {exe} -C {project}{extra} --commit "$local_sha" run{job_args} --json >"$log" 2>&1; then
+    echo "tezos-ci-local: $short passed ($local_ref)"
+    rm -f "$log"
+  else
+    code=$?
+    echo "tezos-ci-local: $short FAILED ($local_ref); push blocked. Details: tezos-ci-local -C {project} logs JOB, or $log" >&2
+    exit $code
+  fi
+done
+"#,
+        exe = shell_quote(&exe.to_string_lossy()),
+        project = shell_quote(&project.to_string_lossy()),
+    );
+    std::fs::write(&hook, script).map_err(|source| Error::Io {
+        path: hook.clone(),
+        source,
+    })?;
+    set_executable(&hook)?;
+    println!(
+        "Installed {}: pushes now run {} first.",
+        hook.display(),
+        if jobs.is_empty() {
+            "the pipeline".to_string()
+        } else {
+            jobs.join(", ")
+        }
+    );
+    Ok(())
+}
+
+fn uninstall(hooks: &Path) -> anyhow::Result<()> {
+    let hook = hooks.join("pre-push");
+    let saved = hooks.join(SAVED);
+    match std::fs::read_to_string(&hook) {
+        Ok(text) if text.contains(MARKER) => {
+            std::fs::remove_file(&hook).map_err(|source| Error::Io {
+                path: hook.clone(),
+                source,
+            })?;
+            if saved.exists() {
+                std::fs::rename(&saved, &hook).map_err(|source| Error::Io {
+                    path: saved.clone(),
+                    source,
+                })?;
+                println!("Removed the tezos-ci-local hook and restored the previous one.");
+            } else {
+                println!("Removed {}.", hook.display());
+            }
+            Ok(())
+        }
+        Ok(_) => Err(Error::Usage(format!(
+            "{} was not written by tezos-ci-local; left as it is",
+            hook.display()
+        ))
+        .into()),
+        Err(_) => {
+            println!("No pre-push hook to remove.");
+            Ok(())
+        }
+    }
+}
+
+fn set_executable(p: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perm = std::fs::metadata(p)
+        .map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })?
+        .permissions();
+    perm.set_mode(0o755);
+    std::fs::set_permissions(p, perm).map_err(|source| Error::Io {
+        path: p.to_path_buf(),
+        source,
+    })
 }

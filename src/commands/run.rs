@@ -1,7 +1,329 @@
-//! `tezos-ci-local run`: select jobs, then schedule them in Docker and report.
+//! `tezos-ci-local run`: select jobs, snapshot the project, then schedule them in Docker, with the
+//! result cache in front, and report.
 
-use crate::cli::{CommonArgs, RunArgs};
+use std::path::Path;
+use std::sync::Arc;
 
-pub fn run(_common: &CommonArgs, _args: &RunArgs, _jobs: &[String]) -> anyhow::Result<()> {
-    Err(crate::error::Error::Usage("running jobs lands with the scheduler".into()).into())
+use tokio::sync::mpsc;
+
+use crate::app::{self, Loaded};
+use crate::cli::{CommonArgs, PullArg, RunArgs};
+use crate::error::Error;
+use crate::event::{PipelineStatus, RunEvent};
+use crate::executor::{DockerExecutor, DockerOptions};
+use crate::executor::{Executor, PullPolicy, Workspace};
+use crate::pipeline::read::parse_duration;
+use crate::plan::JobGraph;
+use crate::plan::select::{Pick, Selection, select};
+use crate::report::{self, ReportOptions, Reporter};
+use crate::scheduler::cache::{CachingPrepare, FileDigests, ProjectConfig};
+use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
+use crate::scheduler::{Dispatcher, SchedulerOptions};
+use crate::store::results::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
+use crate::store::runs::RunDir;
+
+pub fn run(common: &CommonArgs, args: &RunArgs, jobs: &[String]) -> anyhow::Result<()> {
+    // A clone lives in a temporary directory for the whole run.
+    let clone_dir = match &args.clone {
+        Some(url) => Some(clone(url, args.clone_ref.as_deref())?),
+        None => None,
+    };
+    let dir = clone_dir
+        .as_ref()
+        .map(|d| d.path().to_path_buf())
+        .unwrap_or_else(|| common.directory.clone());
+    let loaded = app::load_in(&dir, common)?;
+    if let Some(why) = &loaded.plan.workflow_excluded {
+        eprintln!(
+            "No pipeline for this {} event: {why}. Nothing to run.",
+            loaded.origin.source
+        );
+        return Ok(());
+    }
+    let graph = JobGraph::build(&loaded.plan).map_err(Error::from)?;
+    let selection = Selection {
+        patterns: jobs.to_vec(),
+        stages: args.stage.clone(),
+        with_needs: args.needs,
+        manual: args.manual,
+    };
+    let picks = select(&loaded.plan, &graph, &selection)?;
+    if args.dry_run {
+        print_plan(&loaded, &graph, &picks);
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run_async(common, args, loaded, graph, picks))
+}
+
+fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("tezos-ci-local-clone-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let repo = git2::build::RepoBuilder::new()
+        .clone(url, dir.path())
+        .map_err(|e| Error::Environment(format!("cannot clone {url}: {}", e.message())))?;
+    if let Some(r) = reference {
+        let obj = repo
+            .revparse_single(r)
+            .or_else(|_| repo.revparse_single(&format!("origin/{r}")))
+            .map_err(|e| Error::Usage(format!("--ref {r}: {}", e.message())))?;
+        repo.checkout_tree(&obj, Some(git2::build::CheckoutBuilder::new().force()))
+            .map_err(|e| Error::Environment(e.message().to_string()))?;
+        repo.set_head_detached(
+            obj.peel_to_commit()
+                .map_err(|e| Error::Usage(e.message().to_string()))?
+                .id(),
+        )
+        .map_err(|e| Error::Environment(e.message().to_string()))?;
+    }
+    Ok(dir)
+}
+
+fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick]) {
+    println!(
+        "Plan for the {} pipeline ({} jobs):",
+        loaded.origin.source,
+        picks.iter().filter(|p| **p != Pick::Unselected).count()
+    );
+    for (i, pj) in loaded.plan.jobs.iter().enumerate() {
+        let what = match picks[i] {
+            Pick::Unselected => continue,
+            Pick::Manual => "manual (not run)",
+            Pick::Run => "run",
+        };
+        let deps: Vec<&str> = graph.deps[i]
+            .iter()
+            .filter(|&&d| picks[d] != Pick::Unselected)
+            .map(|&d| loaded.plan.jobs[d].job.name.as_str())
+            .collect();
+        println!(
+            "  {:<40} {:<12} {:<16} {:<14} after: {}",
+            pj.job.name,
+            pj.job.stage,
+            what,
+            pj.platform,
+            if deps.is_empty() {
+                "-".to_string()
+            } else {
+                deps.join(", ")
+            }
+        );
+    }
+}
+
+async fn run_async(
+    common: &CommonArgs,
+    args: &RunArgs,
+    loaded: Loaded,
+    graph: JobGraph,
+    picks: Vec<Pick>,
+) -> anyhow::Result<()> {
+    let state = crate::store::state_dir(common.state_dir.as_deref());
+    let run_dir = RunDir::create(&state)?;
+    let pull = match args.pull {
+        Some(PullArg::Always) => PullPolicy::Always,
+        Some(PullArg::Never) => PullPolicy::Never,
+        _ => PullPolicy::IfNotPresent,
+    };
+    let default_timeout = match &args.timeout {
+        Some(t) => parse_duration(t).ok_or_else(|| {
+            Error::Usage(format!(
+                "--timeout `{t}` is not a duration (try 30m or 3600)"
+            ))
+        })?,
+        None => DEFAULT_TIMEOUT,
+    };
+    let executor: Arc<dyn Executor> =
+        Arc::new(DockerExecutor::connect(DockerOptions::default()).await?);
+
+    // Image IDs for the result cache's keys.
+    let images: Vec<String> = loaded
+        .plan
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| picks[*i] == Pick::Run)
+        .flat_map(|(_, j)| {
+            j.image
+                .clone()
+                .into_iter()
+                .chain(j.job.services.iter().map(|s| s.name.clone()))
+        })
+        .chain(args.default_image.clone())
+        .collect();
+    let image_ids = executor.image_ids(images).await;
+
+    let checkout = loaded.checkout.clone();
+    let snapshot_parent = state.join("workspaces");
+    let run_id = run_dir.id.clone();
+    let snapshot_dest = snapshot_parent.join(&run_id);
+    let snapshot_for_make = snapshot_dest.clone();
+    let workspace = LazyWorkspace::new(move || {
+        let made = if checkout.commit_mode {
+            let root = checkout
+                .repo_root
+                .clone()
+                .unwrap_or_else(|| checkout.project_dir.clone());
+            Workspace::from_commit(&root, &checkout.sha, &checkout.subdir, &snapshot_for_make)
+        } else {
+            Workspace::from_working_tree(&checkout.project_dir, &snapshot_for_make)
+        };
+        made.map_err(|e| e.to_string())
+    });
+    let settings = SpecSettings {
+        run_id: run_id.clone(),
+        workspace,
+        project_root: loaded.checkout.project_dir.clone(),
+        project_dir_in_job: app::project_dir_in_job(&loaded.checkout),
+        default_image: args.default_image.clone(),
+        pull,
+        default_timeout,
+        user_vars: loaded.user_vars.clone(),
+        privileged: args.privileged,
+        mount_docker_socket: args.docker_socket,
+        cache_store: state.join("cache"),
+    };
+    let limit = match &args.cache_size {
+        Some(s) => parse_size(s).ok_or_else(|| {
+            Error::Usage(format!(
+                "--cache-size `{s}`: expected a size such as 500M or 5G"
+            ))
+        })?,
+        None => DEFAULT_LIMIT,
+    };
+    let files_checkout = loaded.checkout.clone();
+    let mut prepare = CachingPrepare {
+        inner: SpecFactory {
+            plan: &loaded.plan,
+            run_dir: &run_dir,
+            settings,
+        },
+        cache: (!args.no_cache).then(|| ResultCache::new(&state, limit)),
+        rerun: args.rerun.clone(),
+        image_ids,
+        config: ProjectConfig::load(&loaded.checkout.project_dir)?,
+        files: FileDigests::new(move || files_checkout.file_digests()),
+        run_dir: &run_dir,
+        warnings: Vec::new(),
+    };
+
+    let report_options = ReportOptions {
+        verbose: args.verbose,
+        color: ReportOptions::stderr_wants_color(),
+        interactive: ReportOptions::stderr_is_interactive(),
+        json: args.json,
+        junit: args.junit.clone(),
+        html: args.html.clone(),
+    };
+    let mut reporter = report::reporters(
+        &report_options,
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+    );
+    let mut report_error = None;
+    let mut emit = |e: &RunEvent| {
+        if let Err(err) = reporter.report(e) {
+            report_error.get_or_insert(err);
+        }
+    };
+    let options = SchedulerOptions {
+        max_parallel: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+        no_delay: args.no_delay,
+        run_id: run_id.clone(),
+        run_dir: run_dir.path.clone(),
+        cancel_grace: std::time::Duration::from_secs(10),
+    };
+    let interrupts = signals();
+    let summary = Dispatcher::new(
+        &loaded.plan,
+        &graph,
+        picks,
+        options,
+        executor.clone(),
+        &mut prepare,
+        &mut emit,
+    )
+    .run(interrupts)
+    .await;
+    let _ = reporter.finish();
+    for w in &prepare.warnings {
+        eprintln!("warning: {w}");
+    }
+    let _ = std::fs::remove_dir_all(&snapshot_dest);
+    let _ = std::fs::write(
+        run_dir.path.join("summary.json"),
+        serde_json::to_vec_pretty(
+            &summary
+                .jobs
+                .iter()
+                .map(|(i, r)| serde_json::json!({"job": i, "result": r}))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
+    );
+    if let Some(dir) = &args.artifacts_dir {
+        export_artifacts(&run_dir.path.join("artifacts"), dir)?;
+    }
+    match summary.status {
+        PipelineStatus::Success => Ok(()),
+        PipelineStatus::Canceled => Err(Error::Interrupted.into()),
+        PipelineStatus::Failed => {
+            let failed: Vec<&str> = summary
+                .jobs
+                .iter()
+                .filter(|(_, r)| r.status == crate::event::JobStatus::Failed)
+                .map(|(i, _)| i.name.as_str())
+                .collect();
+            Err(Error::JobsFailed(if failed.len() == 1 {
+                format!("job {}", failed[0])
+            } else {
+                format!("{} jobs ({})", failed.len(), failed.join(", "))
+            })
+            .into())
+        }
+    }
+}
+
+fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
+    if from.exists() {
+        copy_tree(from, to).map_err(|source| Error::Io {
+            path: to.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Ctrl-C and SIGTERM, as messages to the dispatcher (which escalates on the second one).
+fn signals() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            let got = match &mut term {
+                Some(t) => tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.is_ok(),
+                    r = t.recv() => r.is_some(),
+                },
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            };
+            if !got || tx.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

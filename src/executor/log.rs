@@ -106,8 +106,15 @@ impl LogSink {
             }
         }
         if let Some(re) = &self.coverage {
-            if let Some(m) = re.find(&line) {
-                if let Some(v) = first_number(m.as_str()) {
+            // As GitLab's trace reader: the last match in the log; within it, the last capture
+            // group when the regex has groups; then the first number in that text.
+            if let Some(caps) = re.captures_iter(&line).last() {
+                let text = if caps.len() > 1 {
+                    caps.get(caps.len() - 1).map(|m| m.as_str())
+                } else {
+                    caps.get(0).map(|m| m.as_str())
+                };
+                if let Some(v) = text.and_then(first_number) {
                     *self.last_coverage.lock().expect("not poisoned") = Some(v);
                 }
             }
@@ -195,6 +202,18 @@ mod tests {
             ]
         );
         assert_eq!(sink.coverage(), Some(80.25));
+    }
+
+    #[tokio::test]
+    async fn coverage_takes_the_last_capture_group() {
+        let re = regex::Regex::new(r"Coverage: \d+/\d+ \(([^%]+%)\)").unwrap();
+        let mut sink = LogSink::new("j", None, None, Vec::new(), Some(re)).unwrap();
+        sink.write(b"Coverage: 26/26 (100.00%)\n").await;
+        assert_eq!(
+            sink.coverage(),
+            Some(100.0),
+            "not 26, the first number of the whole match"
+        );
     }
 
     #[tokio::test]

@@ -1,8 +1,22 @@
 //! Executors run one job attempt each, behind the [`Executor`] trait: Docker for real runs, a fake
 //! one for scheduler tests. They never print: output goes to the job's [`LogSink`].
 
+pub mod artifacts;
+pub mod cache;
+mod cleanup;
+mod container;
+pub mod docker;
+pub mod engine;
 pub mod fake;
+pub mod layers;
 pub mod log;
+mod outputs;
+pub mod paths;
+pub mod script;
+pub mod services;
+pub mod tarball;
+mod volume;
+pub mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +26,8 @@ use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy};
+pub use docker::DockerExecutor;
+pub use engine::{DockerOptions, WorkspaceMode};
 pub use log::LogSink;
 
 /// Everything an executor needs to run one attempt of one job, fully resolved: names and
@@ -47,6 +63,9 @@ pub struct JobSpec {
     pub artifacts: Option<Artifacts>,
     /// Where this attempt's artifacts go on the host (created by the executor when there are any).
     pub artifacts_dir: PathBuf,
+    /// Where this attempt's `artifacts:reports` files (junit, dotenv) are copied on the host. Kept
+    /// apart from `artifacts_dir`: as in GitLab, reports are not passed to later jobs.
+    pub reports_dir: PathBuf,
     pub caches: Vec<CacheSpec>,
     pub privileged: bool,
     pub mount_docker_socket: bool,
@@ -171,6 +190,14 @@ pub trait Executor: Send + Sync {
         log: LogSink,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, JobOutcome>;
+
+    /// The IDs of these images where they are present locally (the job result cache keys on them).
+    fn image_ids(
+        &self,
+        _images: Vec<String>,
+    ) -> BoxFuture<'static, std::collections::HashMap<String, String>> {
+        Box::pin(async { std::collections::HashMap::new() })
+    }
 
     /// Removes anything this run may have left behind (called at the end of every run, and after a
     /// second Ctrl-C). Idempotent.

@@ -2,6 +2,7 @@
 //! the selection, starting each job through a [`Prepare`] (which builds its spec or finds its
 //! cached result) and an executor, and reporting everything as `RunEvent`s.
 
+pub mod cache;
 pub mod dispatcher;
 pub mod spec;
 

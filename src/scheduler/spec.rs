@@ -20,10 +20,42 @@ use crate::user_vars::UserVar;
 /// GitLab's default job timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 
+/// The project snapshot, made the first time a job really runs (a run whose jobs are all cached
+/// never copies the project).
+pub struct LazyWorkspace {
+    make: Box<dyn Fn() -> Result<Workspace, String> + Send>,
+    made: Option<Result<Arc<Workspace>, String>>,
+}
+
+impl LazyWorkspace {
+    pub fn new(make: impl Fn() -> Result<Workspace, String> + Send + 'static) -> Self {
+        LazyWorkspace {
+            make: Box::new(make),
+            made: None,
+        }
+    }
+
+    pub fn ready(ws: Workspace) -> Self {
+        LazyWorkspace {
+            make: Box::new(|| Err("already made".into())),
+            made: Some(Ok(Arc::new(ws))),
+        }
+    }
+
+    pub fn get(&mut self) -> Result<Arc<Workspace>, String> {
+        if self.made.is_none() {
+            self.made = Some((self.make)().map(Arc::new));
+        }
+        self.made.clone().expect("just made")
+    }
+}
+
 /// Run-wide settings every job's spec draws from.
 pub struct SpecSettings {
     pub run_id: String,
-    pub workspace: Arc<Workspace>,
+    pub workspace: LazyWorkspace,
+    /// The checkout's project directory, read for `cache:key:files`.
+    pub project_root: PathBuf,
     pub project_dir_in_job: String,
     pub default_image: Option<String>,
     pub pull: PullPolicy,
@@ -43,7 +75,11 @@ pub struct SpecFactory<'a> {
 
 impl Prepare for SpecFactory<'_> {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
-        match self.spec(index, attempt, inputs) {
+        let workspace = match self.settings.workspace.get() {
+            Ok(w) => w,
+            Err(e) => return Prepared::Fail(format!("cannot snapshot the project: {e}")),
+        };
+        match self.spec(index, attempt, inputs, workspace) {
             Ok((spec, masks)) => Prepared::Run {
                 spec: Box::new(spec),
                 key: None,
@@ -77,11 +113,14 @@ impl SpecFactory<'_> {
         vars.expanded()
     }
 
-    fn spec(
+    /// The job's spec, with `workspace` as its snapshot (the result cache passes an empty one to
+    /// compute keys without making the snapshot).
+    pub fn spec(
         &self,
         index: usize,
         attempt: u32,
         inputs: &[&Finished],
+        workspace: Arc<Workspace>,
     ) -> Result<(JobSpec, Vec<String>), String> {
         let s = &self.settings;
         let pj = &self.plan.jobs[index];
@@ -160,7 +199,7 @@ impl SpecFactory<'_> {
             .iter()
             .map(|c| {
                 Ok(CacheSpec {
-                    key: cache_key(&c.key, &lookup, &s.workspace.root)?,
+                    key: cache_key(&c.key, &lookup, &s.project_root)?,
                     fallback_keys: c
                         .fallback_keys
                         .iter()
@@ -176,7 +215,9 @@ impl SpecFactory<'_> {
             .collect::<Result<Vec<_>, String>>()?;
 
         let artifacts_dir = self.run_dir.artifacts_path(&job.name);
+        let reports_dir = self.run_dir.reports_path(&job.name);
         let _ = std::fs::remove_dir_all(&artifacts_dir);
+        let _ = std::fs::remove_dir_all(&reports_dir);
         let spec = JobSpec {
             run_id: s.run_id.clone(),
             job: job.name.clone(),
@@ -207,7 +248,7 @@ impl SpecFactory<'_> {
             variables,
             file_variables,
             timeout: job.timeout.unwrap_or(s.default_timeout),
-            workspace: s.workspace.clone(),
+            workspace,
             project_dir: s.project_dir_in_job.clone(),
             inputs: inputs
                 .iter()
@@ -220,6 +261,7 @@ impl SpecFactory<'_> {
                 .collect(),
             artifacts,
             artifacts_dir,
+            reports_dir,
             caches,
             privileged: s.privileged,
             mount_docker_socket: s.mount_docker_socket,

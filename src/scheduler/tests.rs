@@ -100,6 +100,7 @@ impl Prepare for FakePrepare<'_> {
             inputs: Vec::new(),
             artifacts: None,
             artifacts_dir: PathBuf::new(),
+            reports_dir: PathBuf::new(),
             caches: Vec::new(),
             privileged: false,
             mount_docker_socket: false,

@@ -52,6 +52,11 @@ impl RunDir {
     pub fn artifacts_path(&self, job: &str) -> PathBuf {
         self.path.join("artifacts").join(super::file_name_for(job))
     }
+
+    /// `artifacts:reports` files (junit, dotenv): kept, but not passed to later jobs.
+    pub fn reports_path(&self, job: &str) -> PathBuf {
+        self.path.join("reports").join(super::file_name_for(job))
+    }
 }
 
 /// The run ids, oldest first.

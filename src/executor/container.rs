@@ -1,0 +1,194 @@
+//! One stage of a job (the script, then `after_script`) in its own container on the job's
+//! volume, as GitLab's Docker executor does: create, put files in, attach, start, stream the
+//! output to the log as it comes, and wait for the exit code or the deadline.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions};
+use bollard::query_parameters::{
+    AttachContainerOptions, CreateContainerOptions, KillContainerOptions, UploadToContainerOptions,
+};
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+use super::LogSink;
+use super::tarball::{Part, upload_stream};
+
+/// What a stage container is made of.
+pub(crate) struct Stage {
+    pub name: String,
+    pub image: String,
+    pub platform: String,
+    /// `None` keeps the image's entrypoint; `Some([])` removes it.
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: Option<String>,
+    pub labels: HashMap<String, String>,
+    /// The job's volume and where it is mounted (the project directory).
+    pub volume: String,
+    pub network: Option<String>,
+    pub privileged: bool,
+    /// The engine's socket path, mounted at the same place, when the job asks for it.
+    pub docker_socket: Option<String>,
+}
+
+/// How a stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Exited(i64),
+    TimedOut,
+}
+
+pub(crate) async fn create(docker: &Docker, s: &Stage) -> Result<String, DockerError> {
+    let entrypoint = match &s.entrypoint {
+        // The API resets an entrypoint given as one empty string.
+        Some(e) if e.is_empty() => Some(vec![String::new()]),
+        e => e.clone(),
+    };
+    let mounts = vec![Mount {
+        target: Some(s.working_dir.clone()),
+        source: Some(s.volume.clone()),
+        typ: Some(MountType::VOLUME),
+        // Never copy the image's files at that path into the volume: it holds the project.
+        volume_options: Some(MountVolumeOptions {
+            no_copy: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    let binds = s.docker_socket.as_ref().map(|p| vec![format!("{p}:{p}")]);
+    let body = ContainerCreateBody {
+        image: Some(s.image.clone()),
+        user: s.user.clone(),
+        env: Some(s.env.clone()),
+        cmd: Some(s.cmd.clone()),
+        entrypoint,
+        working_dir: Some(s.working_dir.clone()),
+        labels: Some(s.labels.clone()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        host_config: Some(HostConfig {
+            mounts: Some(mounts),
+            binds,
+            privileged: Some(s.privileged),
+            network_mode: s.network.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptions {
+        name: Some(s.name.clone()),
+        platform: s.platform.clone(),
+    };
+    Ok(docker.create_container(Some(opts), body).await?.id)
+}
+
+/// Extracts a tar of `parts` at `path` in a created (not yet started) container; for a path in
+/// the job's volume, the files land in the volume.
+pub(crate) async fn upload(
+    docker: &Docker,
+    id: &str,
+    path: &str,
+    parts: Vec<Part>,
+) -> Result<(), DockerError> {
+    let opts = UploadToContainerOptions {
+        path: path.to_string(),
+        ..Default::default()
+    };
+    let body = bollard::body_try_stream(upload_stream(parts));
+    docker.upload_to_container(id, Some(opts), body).await
+}
+
+/// Starts the container and streams its output into `log` until it exits or `deadline` passes
+/// (then it is killed).
+pub(crate) async fn run(
+    docker: &Docker,
+    id: &str,
+    log: &mut LogSink,
+    deadline: Instant,
+) -> Result<Ended, DockerError> {
+    let attach = AttachContainerOptions {
+        stream: true,
+        stdout: true,
+        stderr: true,
+        logs: true,
+        ..Default::default()
+    };
+    // Attached before the start so that no early output is lost.
+    let mut output = docker.attach_container(id, Some(attach)).await?.output;
+    docker.start_container(id, None).await?;
+    let mut wait = docker.wait_container(id, None);
+    let sleep = tokio::time::sleep_until(deadline);
+    tokio::pin!(sleep);
+    let mut output_open = true;
+    let code = loop {
+        tokio::select! {
+            item = output.next(), if output_open => match item {
+                Some(Ok(out)) => write(log, out).await,
+                // A broken attach stream does not stop the job; the exit code still counts.
+                Some(Err(_)) | None => output_open = false,
+            },
+            w = wait.next() => break exit_code(docker, id, w).await?,
+            _ = &mut sleep => {
+                kill(docker, id).await;
+                drain(&mut output, log).await;
+                return Ok(Ended::TimedOut);
+            }
+        }
+    };
+    if output_open {
+        drain(&mut output, log).await;
+    }
+    Ok(Ended::Exited(code))
+}
+
+async fn write(log: &mut LogSink, out: LogOutput) {
+    match out {
+        LogOutput::StdOut { message }
+        | LogOutput::StdErr { message }
+        | LogOutput::Console { message } => log.write(&message).await,
+        LogOutput::StdIn { .. } => {}
+    }
+}
+
+/// What is still in the pipe after the exit, without waiting on a stream a leftover process
+/// might keep open.
+async fn drain(
+    output: &mut (impl futures_util::Stream<Item = Result<LogOutput, DockerError>> + Unpin),
+    log: &mut LogSink,
+) {
+    let until = Instant::now() + std::time::Duration::from_secs(2);
+    while let Ok(Some(Ok(out))) = tokio::time::timeout_at(until, output.next()).await {
+        write(log, out).await;
+    }
+}
+
+/// bollard reports a non-zero exit as an error: it is a result here.
+async fn exit_code(
+    docker: &Docker,
+    id: &str,
+    w: Option<Result<bollard::models::ContainerWaitResponse, DockerError>>,
+) -> Result<i64, DockerError> {
+    match w {
+        Some(Ok(r)) => Ok(r.status_code),
+        Some(Err(DockerError::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(e),
+        None => {
+            let state = docker.inspect_container(id, None).await?.state;
+            Ok(state.and_then(|s| s.exit_code).unwrap_or(-1))
+        }
+    }
+}
+
+pub(crate) async fn kill(docker: &Docker, id: &str) {
+    let opts = KillContainerOptions {
+        signal: "SIGKILL".into(),
+    };
+    // It may have exited meanwhile: nothing to do then.
+    let _ = docker.kill_container(id, Some(opts)).await;
+}

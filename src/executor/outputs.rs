@@ -1,0 +1,163 @@
+//! What a job leaves once its scripts have run: caches saved, artifacts uploaded, reports
+//! (`junit`, `dotenv`) copied and read, with GitLab's log lines.
+
+use super::artifacts::{Collection, DOTENV_MAX_BYTES, parse_dotenv};
+use super::cache::{self, check_key, pushes, when_matches};
+use super::engine::Engine;
+use super::paths::PathRules;
+use super::volume::{self, JobVolume};
+use super::{AttemptStatus, FailureReason, JobOutcome, JobSpec, LogSink};
+
+/// Saves caches, then artifacts, then reports (whatever the job's status), in GitLab's order,
+/// from what the job left in its volume (`container`: a stopped stage container on it).
+pub(crate) async fn collect(
+    engine: &Engine,
+    spec: &JobSpec,
+    vol: &JobVolume,
+    container: &str,
+    succeeded: bool,
+    log: &mut LogSink,
+) -> Result<JobOutcome, String> {
+    let pd = &spec.project_dir;
+    let mut warnings = Vec::new();
+    let mut collections = Vec::new();
+    // What each collection is: a cache (with its staging dir), the artifacts, or a report.
+    enum Kind {
+        Cache(usize),
+        Artifacts,
+        Junit,
+        Dotenv,
+    }
+    let mut kinds = Vec::new();
+    let verdict = if succeeded { "successful" } else { "failed" };
+    for (i, c) in spec.caches.iter().enumerate() {
+        if !(pushes(c) && when_matches(c.when, succeeded)) {
+            continue;
+        }
+        log.line(&format!("Saving cache for {verdict} job")).await;
+        if let Err(e) = check_key(&c.key) {
+            log.line(&format!("WARNING: {e}")).await;
+            continue;
+        }
+        log.line(&format!("Creating cache {}...", c.key)).await;
+        let staging = cache::staging_dir(c).map_err(|e| format!("cache {}: {e}", c.key))?;
+        collections.push(Collection::new(
+            PathRules::new(&c.paths, &[], c.untracked, pd, &mut warnings),
+            staging,
+        ));
+        kinds.push(Kind::Cache(i));
+    }
+    if let Some(a) = &spec.artifacts {
+        if (!a.paths.is_empty() || a.untracked) && when_matches(a.when, succeeded) {
+            log.line(&format!("Uploading artifacts for {verdict} job"))
+                .await;
+            let rules = PathRules::new(&a.paths, &a.exclude, a.untracked, pd, &mut warnings);
+            collections.push(Collection::new(rules, spec.artifacts_dir.clone()));
+            kinds.push(Kind::Artifacts);
+        }
+        // Reports are uploaded whatever the job's status (GitLab gives them `when: always`).
+        for (paths, kind) in [
+            (&a.reports.junit, Kind::Junit),
+            (&a.reports.dotenv, Kind::Dotenv),
+        ] {
+            if !paths.is_empty() {
+                let rules = PathRules::new(paths, &[], false, pd, &mut warnings);
+                collections.push(Collection::new(rules, spec.reports_dir.clone()));
+                kinds.push(kind);
+            }
+        }
+    }
+    for w in warnings {
+        log.line(&format!("WARNING: {w}")).await;
+    }
+    let mut outcome = JobOutcome::status_only(AttemptStatus::Success);
+    if collections.is_empty() {
+        return Ok(outcome);
+    }
+    let collections = volume::collect(
+        engine,
+        vol,
+        container,
+        pd,
+        spec.workspace.clone(),
+        collections,
+    )
+    .await?;
+    for (c, kind) in collections.iter().zip(kinds) {
+        match kind {
+            Kind::Cache(i) => {
+                let cs = &spec.caches[i];
+                for line in c.report(pd) {
+                    log.line(&line).await;
+                }
+                match cache::publish(cs, &c.dest) {
+                    Ok(()) => log.line("Created cache").await,
+                    Err(e) => log.line(&format!("WARNING: cache {}: {e}", cs.key)).await,
+                }
+            }
+            Kind::Artifacts => {
+                log.line("Uploading artifacts...").await;
+                for line in c.report(pd) {
+                    log.line(&line).await;
+                }
+                if c.is_empty() {
+                    log.line("ERROR: No files to upload").await;
+                } else {
+                    log.line(&format!(
+                        "Saved {} files to {}",
+                        c.files.len(),
+                        c.dest.display()
+                    ))
+                    .await;
+                    outcome.artifacts = Some(c.dest.clone());
+                }
+            }
+            Kind::Junit => {
+                log.line("Uploading artifacts... (junit)").await;
+                for line in c.report(pd) {
+                    log.line(&line).await;
+                }
+                outcome.junit.extend(
+                    c.files
+                        .iter()
+                        .map(|f| c.dest.join(f))
+                        .filter(|p| p.is_file()),
+                );
+            }
+            Kind::Dotenv => {
+                log.line("Uploading artifacts... (dotenv)").await;
+                for line in c.report(pd) {
+                    log.line(&line).await;
+                }
+                for f in &c.files {
+                    match read_dotenv(&c.dest.join(f)) {
+                        Ok(vars) => outcome.dotenv.extend(vars),
+                        Err(e) => {
+                            log.line(&format!("ERROR: dotenv report {}: {e}", f.display()))
+                                .await;
+                            outcome.status = AttemptStatus::Failed {
+                                exit_code: None,
+                                reason: FailureReason::ScriptFailure,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn read_dotenv(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() >= DOTENV_MAX_BYTES {
+        return Err(format!(
+            "Dotenv Artifact Too Big. Maximum Allowable Size: {DOTENV_MAX_BYTES}"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    parse_dotenv(&text)
+}

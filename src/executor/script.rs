@@ -1,0 +1,110 @@
+//! The shell scripts a job container runs, written the way GitLab's runner writes them: one shell
+//! session per stage, `errexit` (and `pipefail` where the shell has it), each command echoed as
+//! `$ command` before it runs.
+
+/// The container command: pick the first shell the image has, as GitLab's runner does (bash
+/// first, for `pipefail`), and run the stage script (`$0`) with it. The image's entrypoint, when
+/// it has one and the job does not override it, runs this command, again as in GitLab.
+pub fn shell_command(script_path: &str) -> Vec<String> {
+    const SHELLS: [&str; 7] = [
+        "/usr/local/bin/bash",
+        "/usr/bin/bash",
+        "/bin/bash",
+        "/usr/local/bin/sh",
+        "/usr/bin/sh",
+        "/bin/sh",
+        "/busybox/sh",
+    ];
+    let mut detect = String::new();
+    for (i, sh) in SHELLS.iter().enumerate() {
+        let kw = if i == 0 { "if" } else { "elif" };
+        detect.push_str(&format!("{kw} [ -x {sh} ]; then exec {sh} \"$0\"; "));
+    }
+    detect.push_str("else echo 'shell not found' >&2; exit 1; fi");
+    vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        detect,
+        script_path.to_string(),
+    ]
+}
+
+/// The script of one stage (`before_script` + `script`, or `after_script`).
+pub fn stage_script(project_dir: &str, commands: &[String]) -> String {
+    let mut s = String::from("# Written by tezos-ci-local for one stage of a job.\n");
+    // As GitLab's runner: `pipefail` in bash only; other shells get plain `errexit`.
+    s.push_str("if [ -n \"${BASH_VERSION:-}\" ]; then set -o pipefail; fi\n");
+    s.push_str("set -e\n");
+    s.push_str(&format!("cd {}\n", quote(project_dir)));
+    for cmd in commands {
+        let cmd = cmd.trim();
+        if cmd.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("printf '%s\\n' {}\n", quote(&echo_line(cmd))));
+        s.push_str(cmd);
+        s.push('\n');
+    }
+    s
+}
+
+/// What the log shows for a command: GitLab prints the first line of a multi-line command and
+/// says it collapsed the rest.
+pub fn echo_line(cmd: &str) -> String {
+    match cmd.split_once('\n') {
+        Some((first, _)) => format!("$ {} # collapsed multi-line command", first.trim_end()),
+        None => format!("$ {cmd}"),
+    }
+}
+
+/// Single-quotes a string for any POSIX shell.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_script_echoes_then_runs_each_command() {
+        let s = stage_script(
+            "/builds/p",
+            &[
+                "echo 'hi'".into(),
+                "  ".into(),
+                "if true; then\n  echo x\nfi".into(),
+            ],
+        );
+        assert_eq!(
+            s,
+            "# Written by tezos-ci-local for one stage of a job.\n\
+             if [ -n \"${BASH_VERSION:-}\" ]; then set -o pipefail; fi\n\
+             set -e\n\
+             cd '/builds/p'\n\
+             printf '%s\\n' '$ echo '\\''hi'\\'''\n\
+             echo 'hi'\n\
+             printf '%s\\n' '$ if true; then # collapsed multi-line command'\n\
+             if true; then\n  echo x\nfi\n"
+        );
+    }
+
+    #[test]
+    fn shell_command_prefers_bash_and_passes_the_script() {
+        let c = shell_command("/s");
+        assert_eq!(&c[..2], ["sh", "-c"]);
+        assert!(c[2].starts_with("if [ -x /usr/local/bin/bash ]; then exec /usr/local/bin/bash"));
+        assert!(c[2].find("/bin/bash").unwrap() < c[2].find("/bin/sh").unwrap());
+        assert_eq!(c[3], "/s");
+    }
+
+    #[test]
+    fn quoting_survives_a_shell() {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote("a'b $X \"c\"")))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a'b $X \"c\"");
+    }
+}

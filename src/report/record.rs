@@ -1,0 +1,103 @@
+//! What a reporter remembers of a run: the jobs announced at the start and the results as they
+//! come, so the end-of-run reports (summary, JUnit, HTML) are built from one shared reading of
+//! the events rather than three.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::event::{JobInfo, JobResult, JobStatus, PipelineStatus, RunEvent};
+
+#[derive(Debug, Default)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    /// In the order the pipeline announced them (stage order), then any job that reported a
+    /// result without having been announced.
+    jobs: Vec<JobInfo>,
+    results: HashMap<String, JobResult>,
+    pub started: bool,
+    /// Set by PipelineFinished.
+    pub finished: Option<(PipelineStatus, Duration)>,
+}
+
+impl RunRecord {
+    pub fn observe(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::PipelineStarted {
+                run_id,
+                run_dir,
+                jobs,
+            } => {
+                self.run_id = run_id.clone();
+                self.run_dir = run_dir.clone();
+                self.jobs = jobs.clone();
+                self.results.clear();
+                self.started = true;
+                self.finished = None;
+            }
+            RunEvent::JobFinished { job, result } => {
+                if !self.jobs.iter().any(|j| &j.name == job) {
+                    // A job nobody announced (a scheduler bug or a dynamic job): show it anyway,
+                    // with what the result tells, rather than lose it.
+                    self.jobs.push(JobInfo {
+                        name: job.clone(),
+                        stage: String::new(),
+                        platform: result.platform.clone(),
+                        when: String::new(),
+                        allow_failure: false,
+                        needs: Vec::new(),
+                    });
+                }
+                self.results.insert(job.clone(), result.clone());
+            }
+            RunEvent::PipelineFinished {
+                status,
+                duration,
+                run_dir,
+            } => {
+                if self.run_dir.as_os_str().is_empty() {
+                    self.run_dir = run_dir.clone();
+                }
+                self.finished = Some((*status, *duration));
+            }
+            RunEvent::JobQueued { .. } | RunEvent::JobStarted { .. } | RunEvent::JobLog { .. } => {}
+        }
+    }
+
+    pub fn jobs(&self) -> &[JobInfo] {
+        &self.jobs
+    }
+
+
+    /// How many jobs have a result.
+    pub fn done(&self) -> usize {
+        self.results.len()
+    }
+
+    pub fn count(&self, status: JobStatus) -> usize {
+        self.results.values().filter(|r| r.status == status).count()
+    }
+
+    /// Every job with its result, in pipeline order. A job that never reported one (the run was
+    /// cut short) is shown as canceled and says so, rather than silently missing from a report.
+    pub fn outcomes(&self) -> Vec<(JobInfo, JobResult)> {
+        self.jobs
+            .iter()
+            .map(|info| {
+                let result = self.results.get(&info.name).cloned().unwrap_or(JobResult {
+                    status: JobStatus::Canceled,
+                    exit_code: None,
+                    duration: Duration::ZERO,
+                    platform: info.platform.clone(),
+                    attempts: 0,
+                    reason: Some("no result reported".into()),
+                    coverage: None,
+                    log: None,
+                    junit: Vec::new(),
+                });
+                (info.clone(), result)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,327 @@
+//! Incremental runs: wraps the spec factory so that a job whose key matches a job that passed is
+//! reported as cached, with its log, artifacts, dotenv and JUnit reports restored, instead of
+//! running. What goes into a key is documented in ARCHITECTURE.md ("The job result cache").
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use crate::event::{JobResult, JobStatus};
+use crate::executor::{AttemptStatus, JobOutcome, Workspace};
+use crate::plan::Plan;
+use crate::rules::glob::PathPattern;
+use crate::scheduler::spec::SpecFactory;
+use crate::scheduler::{Finished, Prepare, Prepared};
+use crate::store::results::{FORMAT, ResultCache, Store};
+use crate::store::runs::RunDir;
+
+/// Variables that change with every commit or run but do not reach what a job computes from its
+/// files: they are left out of keys, or nothing would ever be cached. `CI_COMMIT_REF_NAME` and
+/// the like stay in: a job may behave differently on another branch.
+pub const VOLATILE_VARIABLES: &[&str] = &[
+    "CI_COMMIT_SHA",
+    "CI_COMMIT_SHORT_SHA",
+    "CI_COMMIT_BEFORE_SHA",
+    "CI_COMMIT_MESSAGE",
+    "CI_COMMIT_TITLE",
+    "CI_COMMIT_DESCRIPTION",
+    "CI_COMMIT_TIMESTAMP",
+    "CI_COMMIT_AUTHOR",
+    "CI_MERGE_REQUEST_TITLE",
+    "CI_MERGE_REQUEST_DIFF_BASE_SHA",
+    "CI_PIPELINE_ID",
+    "CI_PIPELINE_IID",
+    "CI_PIPELINE_URL",
+    "CI_JOB_ID",
+    "CI_JOB_URL",
+    "GITLAB_USER_LOGIN",
+    "GITLAB_USER_NAME",
+];
+
+/// The project's `.tezos-ci-local.yml`: per-job declared inputs.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectConfig {
+    /// (job name or glob, input patterns)
+    pub inputs: Vec<(String, Vec<String>)>,
+}
+
+pub const PROJECT_CONFIG: &str = ".tezos-ci-local.yml";
+
+impl ProjectConfig {
+    pub fn load(project_dir: &Path) -> Result<ProjectConfig, crate::error::Error> {
+        let path = project_dir.join(PROJECT_CONFIG);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(ProjectConfig::default());
+        };
+        let node = crate::yaml::parse_str(&text, Arc::new(PathBuf::from(PROJECT_CONFIG)))?;
+        let mut cfg = ProjectConfig::default();
+        if node.is_null() {
+            return Ok(cfg);
+        }
+        use crate::pipeline::read;
+        let m = read::map(&node, "tezos-ci-local config")?;
+        read::check_keys(m, &node, "tezos-ci-local config", &["jobs"])?;
+        if let Some(jobs) = m.get("jobs") {
+            for (name, job) in read::map(jobs, "jobs")?.iter() {
+                let jm = read::map(job, name)?;
+                read::check_keys(jm, job, name, &["inputs"])?;
+                if let Some(inputs) = jm.get("inputs") {
+                    cfg.inputs.push((
+                        name.to_string(),
+                        read::string_list(inputs, &format!("jobs:{name}:inputs"))?,
+                    ));
+                }
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// Content digests of the project's files, computed once, on first use.
+pub struct FileDigests {
+    make: Box<dyn Fn() -> BTreeMap<String, String> + Send>,
+    digests: OnceLock<BTreeMap<String, String>>,
+}
+
+impl FileDigests {
+    pub fn new(make: impl Fn() -> BTreeMap<String, String> + Send + 'static) -> Self {
+        FileDigests {
+            make: Box::new(make),
+            digests: OnceLock::new(),
+        }
+    }
+
+    pub fn all(&self) -> &BTreeMap<String, String> {
+        self.digests.get_or_init(&self.make)
+    }
+}
+
+/// Which files a job's key covers: declared inputs (`.tezos-ci-local.yml`, else the job's
+/// `rules:changes` paths), or the whole project.
+pub fn declared_inputs(plan: &Plan, index: usize, cfg: &ProjectConfig) -> Option<Vec<String>> {
+    let job = &plan.jobs[index].job;
+    for (pat, inputs) in &cfg.inputs {
+        let matches = pat == &job.name
+            || pat == &job.base_name
+            || PathPattern::new(pat).is_ok_and(|p| p.is_match(&job.name));
+        if matches {
+            return Some(inputs.clone());
+        }
+    }
+    let changes: Vec<String> = job
+        .rules
+        .iter()
+        .flatten()
+        .filter_map(|r| r.changes.as_ref())
+        .flat_map(|c| c.paths.iter().cloned())
+        .collect();
+    (!changes.is_empty()).then_some(changes)
+}
+
+pub struct CachingPrepare<'a> {
+    pub inner: SpecFactory<'a>,
+    /// `None` with `--no-cache`.
+    pub cache: Option<ResultCache>,
+    pub rerun: Vec<String>,
+    /// Image name -> image ID, for the images of this run (a key follows the image's content).
+    pub image_ids: HashMap<String, String>,
+    pub config: ProjectConfig,
+    pub files: FileDigests,
+    pub run_dir: &'a RunDir,
+    /// Problems met while storing results (reported at the end; they never fail a job).
+    pub warnings: Vec<String>,
+}
+
+impl CachingPrepare<'_> {
+    /// The job's key: a digest of everything that decides its outcome.
+    pub fn key(&self, index: usize, inputs: &[&Finished]) -> Result<String, String> {
+        let empty = Arc::new(Workspace {
+            root: PathBuf::new(),
+            files: Vec::new(),
+        });
+        // Dotenv variables are outputs of the jobs before; their keys stand for them.
+        let no_dotenv: Vec<Finished> = inputs
+            .iter()
+            .map(|f| Finished {
+                dotenv: Vec::new(),
+                ..(*f).clone()
+            })
+            .collect();
+        let refs: Vec<&Finished> = no_dotenv.iter().collect();
+        let (spec, _) = self.inner.spec(index, 1, &refs, empty)?;
+        let mut h = Sha256::new();
+        let mut field = |name: &str, value: &str| {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(value.len().to_le_bytes());
+            h.update(value.as_bytes());
+        };
+        field("format", FORMAT);
+        field("job", &spec.job);
+        field("image", &spec.image);
+        field(
+            "image_id",
+            self.image_ids
+                .get(&spec.image)
+                .map(String::as_str)
+                .unwrap_or("unknown"),
+        );
+        field("platform", &spec.platform);
+        field("entrypoint", &format!("{:?}", spec.entrypoint));
+        field("user", &format!("{:?}", spec.user));
+        for line in &spec.script {
+            field("script", line);
+        }
+        for line in &spec.after_script {
+            field("after_script", line);
+        }
+        let mut vars: Vec<&(String, String)> = spec
+            .variables
+            .iter()
+            .filter(|(k, _)| !VOLATILE_VARIABLES.contains(&k.as_str()))
+            .collect();
+        vars.sort();
+        for (k, v) in vars {
+            field("var", &format!("{k}={v}"));
+        }
+        for (k, v) in &spec.file_variables {
+            field("file_var", &format!("{k}={v}"));
+        }
+        for s in &spec.services {
+            field(
+                "service",
+                &format!(
+                    "{} {:?} {:?} {:?} {:?} {}",
+                    s.image,
+                    self.image_ids.get(&s.image),
+                    s.aliases,
+                    s.entrypoint,
+                    s.command,
+                    s.platform
+                ),
+            );
+        }
+        field("artifacts", &format!("{:?}", spec.artifacts));
+        for c in &spec.caches {
+            field(
+                "cache",
+                &format!("{} {:?} {:?} {}", c.key, c.paths, c.policy, c.untracked),
+            );
+        }
+        field("privileged", &spec.privileged.to_string());
+        for f in inputs {
+            field(
+                "input",
+                &format!("{}={}", f.job, f.key.as_deref().unwrap_or("none")),
+            );
+        }
+        let digests = self.files.all();
+        match declared_inputs(self.inner.plan, index, &self.config) {
+            Some(patterns) => {
+                let pats: Vec<PathPattern> = patterns
+                    .iter()
+                    .map(|p| PathPattern::new(p))
+                    .collect::<Result<_, _>>()?;
+                field("inputs", &patterns.join(","));
+                for (path, d) in digests {
+                    if pats.iter().any(|p| p.is_match(path)) {
+                        field("file", &format!("{path} {d}"));
+                    }
+                }
+            }
+            None => {
+                for (path, d) in digests {
+                    field("file", &format!("{path} {d}"));
+                }
+            }
+        }
+        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    fn forced(&self, index: usize) -> bool {
+        let job = &self.inner.plan.jobs[index].job;
+        self.rerun.iter().any(|p| {
+            p == &job.name
+                || p == &job.base_name
+                || PathPattern::new(p).is_ok_and(|g| g.is_match(&job.name))
+        })
+    }
+}
+
+impl Prepare for CachingPrepare<'_> {
+    fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
+        let key = if attempt == 1 {
+            self.key(index, inputs).ok()
+        } else {
+            None
+        };
+        if let (Some(cache), Some(k)) = (&self.cache, &key) {
+            if !self.forced(index) {
+                if let Some(hit) = cache.lookup(k) {
+                    let pj = &self.inner.plan.jobs[index];
+                    let log = self.run_dir.log_path(&pj.job.name, 1);
+                    if let Some(dir) = log.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    let log = std::fs::copy(hit.log(), &log).ok().map(|_| log);
+                    let result = JobResult {
+                        status: JobStatus::Cached,
+                        exit_code: hit.entry.exit_code,
+                        duration: std::time::Duration::from_millis(hit.entry.duration_ms),
+                        platform: pj.platform.clone(),
+                        attempts: 0,
+                        reason: Some("inputs unchanged since it last passed".into()),
+                        coverage: hit.entry.coverage,
+                        log,
+                        junit: hit.junit(),
+                    };
+                    return Prepared::Cached(Finished {
+                        job: pj.job.name.clone(),
+                        result,
+                        artifacts: hit.artifacts(),
+                        dotenv: hit.entry.dotenv.clone(),
+                        key: Some(k.clone()),
+                    });
+                }
+            }
+        }
+        match self.inner.prepare(index, attempt, inputs) {
+            Prepared::Run { spec, masks, .. } => Prepared::Run { spec, key, masks },
+            other => other,
+        }
+    }
+
+    fn finished(&mut self, index: usize, outcome: &JobOutcome, finished: &Finished) {
+        let (Some(cache), Some(key)) = (&self.cache, &finished.key) else {
+            return;
+        };
+        // Failed jobs (allowed to fail or not) are never cached.
+        if outcome.status != AttemptStatus::Success || finished.result.status != JobStatus::Success
+        {
+            return;
+        }
+        let stored = cache.store(&Store {
+            job: &self.inner.plan.jobs[index].job.name,
+            key,
+            duration: finished.result.duration,
+            exit_code: finished.result.exit_code,
+            coverage: finished.result.coverage,
+            dotenv: &finished.dotenv,
+            log: finished.result.log.as_deref(),
+            artifacts: finished.artifacts.as_deref(),
+            junit: &finished.result.junit,
+        });
+        if let Err(e) = stored {
+            self.warnings.push(format!(
+                "could not cache the result of {}: {e}",
+                finished.job
+            ));
+        }
+    }
+
+    fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf> {
+        self.inner.log_path(index, attempt)
+    }
+}

@@ -1,0 +1,401 @@
+//! The job result cache: a job whose key (a hash of everything that decides its outcome, see
+//! ARCHITECTURE.md) matches one that passed is not run again; its result, log, artifacts, dotenv
+//! variables and JUnit reports are restored from here. Entries are written to a temporary
+//! directory and renamed into place, carry a manifest with every file's size and digest, and are
+//! ignored when anything does not match. The least recently used entries go first past the limit.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever what goes into a key or an entry changes, so old entries stop matching.
+pub const FORMAT: &str = "tezos-ci-local result cache v1";
+
+pub const DEFAULT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub format: String,
+    pub job: String,
+    pub key: String,
+    pub duration_ms: u64,
+    pub exit_code: Option<i32>,
+    pub coverage: Option<f64>,
+    pub dotenv: Vec<(String, String)>,
+    /// JUnit report files, relative to the entry's `junit/`.
+    pub junit: Vec<String>,
+    pub has_artifacts: bool,
+    /// Every file of the entry but the manifest: relative path, size, sha256.
+    pub files: Vec<(String, u64, String)>,
+}
+
+/// What a cache hit gives back.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub entry: Entry,
+    pub dir: PathBuf,
+}
+
+impl Hit {
+    pub fn artifacts(&self) -> Option<PathBuf> {
+        self.entry.has_artifacts.then(|| self.dir.join("artifacts"))
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("job.log")
+    }
+    pub fn junit(&self) -> Vec<PathBuf> {
+        self.entry
+            .junit
+            .iter()
+            .map(|j| self.dir.join("junit").join(j))
+            .collect()
+    }
+}
+
+pub struct ResultCache {
+    root: PathBuf,
+    limit: u64,
+}
+
+/// What to store for a passed job.
+pub struct Store<'a> {
+    pub job: &'a str,
+    pub key: &'a str,
+    pub duration: Duration,
+    pub exit_code: Option<i32>,
+    pub coverage: Option<f64>,
+    pub dotenv: &'a [(String, String)],
+    pub log: Option<&'a Path>,
+    pub artifacts: Option<&'a Path>,
+    pub junit: &'a [PathBuf],
+}
+
+impl ResultCache {
+    pub fn new(state_dir: &Path, limit: u64) -> Self {
+        ResultCache {
+            root: state_dir.join("results"),
+            limit,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn entry_dir(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    /// The entry for `key`, when it exists and is whole.
+    pub fn lookup(&self, key: &str) -> Option<Hit> {
+        let dir = self.entry_dir(key);
+        let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+        let entry: Entry = serde_json::from_str(&text).ok()?;
+        if entry.format != FORMAT || entry.key != key {
+            return None;
+        }
+        for (rel, size, digest) in &entry.files {
+            let path = dir.join(rel);
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            if meta.len() != *size || file_digest(&path).ok()? != *digest {
+                return None;
+            }
+        }
+        // Mark it used, for the least-recently-used eviction.
+        let _ = std::fs::write(dir.join("used"), b"");
+        Some(Hit { entry, dir })
+    }
+
+    /// Stores a passed job's result. Errors are returned for the caller to report; a failure to
+    /// store never fails the job.
+    pub fn store(&self, s: &Store) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.root)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(&self.root)?;
+        let t = tmp.path();
+        if let Some(log) = s.log {
+            std::fs::copy(log, t.join("job.log"))?;
+        } else {
+            std::fs::write(t.join("job.log"), b"")?;
+        }
+        let has_artifacts = match s.artifacts {
+            Some(a) if a.exists() => {
+                copy_tree(a, &t.join("artifacts"))?;
+                true
+            }
+            _ => false,
+        };
+        let mut junit = Vec::new();
+        for (i, j) in s.junit.iter().enumerate() {
+            let name = format!(
+                "{i}-{}",
+                j.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "report.xml".into())
+            );
+            std::fs::create_dir_all(t.join("junit"))?;
+            std::fs::copy(j, t.join("junit").join(&name))?;
+            junit.push(name);
+        }
+        let mut files = Vec::new();
+        list_files(t, t, &mut files)?;
+        let entry = Entry {
+            format: FORMAT.into(),
+            job: s.job.into(),
+            key: s.key.into(),
+            duration_ms: s.duration.as_millis() as u64,
+            exit_code: s.exit_code,
+            coverage: s.coverage,
+            dotenv: s.dotenv.to_vec(),
+            junit,
+            has_artifacts,
+            files,
+        };
+        std::fs::write(
+            t.join("manifest.json"),
+            serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?,
+        )?;
+        let dest = self.entry_dir(s.key);
+        let _ = std::fs::remove_dir_all(&dest);
+        let kept = tmp.keep();
+        std::fs::rename(&kept, &dest).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&kept);
+        })?;
+        self.evict();
+        Ok(())
+    }
+
+    /// Deletes the least recently used entries until the cache fits its limit, and leftovers of
+    /// interrupted writes.
+    pub fn evict(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.root) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                // A write that did not finish (the process was killed): older than an hour is dead.
+                if e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m.elapsed().unwrap_or_default() > Duration::from_secs(3600))
+                {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
+                continue;
+            }
+            let used = std::fs::metadata(p.join("used"))
+                .or_else(|_| std::fs::metadata(p.join("manifest.json")))
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            entries.push((used, dir_size(&p), p));
+        }
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort();
+        for (_, size, path) in entries {
+            if total <= self.limit {
+                break;
+            }
+            if std::fs::remove_dir_all(&path).is_ok() {
+                total -= size;
+            }
+        }
+    }
+
+    pub fn clear(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(&self.root) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `500M`, `2G`, `1024` (bytes).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let unit = s[i..].to_ascii_uppercase();
+            let m: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+                "" => 1,
+                "K" => 1 << 10,
+                "M" => 1 << 20,
+                "G" => 1 << 30,
+                "T" => 1 << 40,
+                _ => return None,
+            };
+            (&s[..i], m)
+        }
+        None => (s, 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n >= 0.0).then_some((n * mult as f64) as u64)
+}
+
+pub fn file_digest(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::symlink_metadata(path)?;
+    let mut h = Sha256::new();
+    if meta.file_type().is_symlink() {
+        h.update(std::fs::read_link(path)?.to_string_lossy().as_bytes());
+    } else {
+        let mut f = std::fs::File::open(path)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn list_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, u64, String)>,
+) -> std::io::Result<()> {
+    let mut rd: Vec<_> = std::fs::read_dir(dir)?.flatten().collect();
+    rd.sort_by_key(|e| e.file_name());
+    for e in rd {
+        let p = e.path();
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            list_files(root, &p, out)?;
+        } else {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .into_owned();
+            let size = std::fs::symlink_metadata(&p)?.len();
+            out.push((rel, size, file_digest(&p)?));
+        }
+    }
+    Ok(())
+}
+
+/// Copies a directory tree, keeping symlinks as symlinks.
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.flatten() {
+        let src = e.path();
+        let dst = to.join(e.file_name());
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(cache: &ResultCache, key: &str, art: &Path) {
+        cache
+            .store(&Store {
+                job: "build",
+                key,
+                duration: Duration::from_millis(1500),
+                exit_code: Some(0),
+                coverage: Some(80.0),
+                dotenv: &[("V".into(), "1".into())],
+                log: None,
+                artifacts: Some(art),
+                junit: &[],
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn stores_and_restores() {
+        let state = tempfile::tempdir().unwrap();
+        let art = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(art.path().join("_build")).unwrap();
+        std::fs::write(art.path().join("_build/bin"), b"binary").unwrap();
+        let cache = ResultCache::new(state.path(), DEFAULT_LIMIT);
+        assert!(cache.lookup("k1").is_none());
+        store(&cache, "k1", art.path());
+        let hit = cache.lookup("k1").expect("stored");
+        assert_eq!(hit.entry.dotenv, [("V".to_string(), "1".to_string())]);
+        assert_eq!(
+            std::fs::read(hit.artifacts().unwrap().join("_build/bin")).unwrap(),
+            b"binary"
+        );
+    }
+
+    #[test]
+    fn truncated_or_corrupt_entries_are_ignored() {
+        let state = tempfile::tempdir().unwrap();
+        let art = tempfile::tempdir().unwrap();
+        std::fs::write(art.path().join("out.txt"), b"0123456789").unwrap();
+        let cache = ResultCache::new(state.path(), DEFAULT_LIMIT);
+        store(&cache, "k", art.path());
+        let f = cache.root().join("k/artifacts/out.txt");
+        std::fs::write(&f, b"01234").unwrap();
+        assert!(cache.lookup("k").is_none(), "a truncated file is detected");
+        store(&cache, "k", art.path());
+        std::fs::write(&f, b"0123456780").unwrap();
+        assert!(
+            cache.lookup("k").is_none(),
+            "same size, other content is detected"
+        );
+        store(&cache, "k", art.path());
+        let m = cache.root().join("k/manifest.json");
+        let text = std::fs::read_to_string(&m).unwrap();
+        std::fs::write(&m, &text[..text.len() / 2]).unwrap();
+        assert!(
+            cache.lookup("k").is_none(),
+            "a half-written manifest is ignored"
+        );
+    }
+
+    #[test]
+    fn least_recently_used_go_first() {
+        let state = tempfile::tempdir().unwrap();
+        let art = tempfile::tempdir().unwrap();
+        std::fs::write(art.path().join("big"), vec![7u8; 4000]).unwrap();
+        let cache = ResultCache::new(state.path(), 10_000);
+        store(&cache, "a", art.path());
+        std::thread::sleep(Duration::from_millis(20));
+        store(&cache, "b", art.path());
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(cache.lookup("a").is_some()); // a is now more recently used than b
+        std::thread::sleep(Duration::from_millis(20));
+        store(&cache, "c", art.path());
+        assert!(cache.lookup("b").is_none(), "b was the least recently used");
+        assert!(cache.lookup("a").is_some() && cache.lookup("c").is_some());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("500M"), Some(500 << 20));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size("1024"), Some(1024));
+        assert_eq!(parse_size("lots"), None);
+    }
+}
