@@ -17,5 +17,6 @@ pub mod report;
 pub mod rules;
 pub mod scheduler;
 pub mod store;
+pub mod time;
 pub mod user_vars;
 pub mod yaml;

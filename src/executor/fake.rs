@@ -22,6 +22,8 @@ struct Record {
 pub struct FakeExecutor {
     script: Arc<HashMap<String, Vec<AttemptStatus>>>,
     hang: Arc<Vec<String>>,
+    /// Jobs that ignore cancellation and never end.
+    stubborn: Arc<Vec<String>>,
     record: Arc<Mutex<Record>>,
     /// Lines each job prints.
     lines: Arc<HashMap<String, Vec<String>>>,
@@ -37,6 +39,11 @@ impl FakeExecutor {
 
     pub fn hanging(mut self, jobs: &[&str]) -> Self {
         self.hang = Arc::new(jobs.iter().map(|s| s.to_string()).collect());
+        self
+    }
+
+    pub fn stubborn(mut self, jobs: &[&str]) -> Self {
+        self.stubborn = Arc::new(jobs.iter().map(|s| s.to_string()).collect());
         self
     }
 
@@ -81,6 +88,9 @@ impl Executor for FakeExecutor {
             // Let other jobs start, so the concurrency limit is exercised without sleeping.
             for _ in 0..5 {
                 tokio::task::yield_now().await;
+            }
+            if this.stubborn.contains(&spec.job) {
+                std::future::pending::<()>().await;
             }
             let status = if this.hang.contains(&spec.job) {
                 cancel.cancelled().await;

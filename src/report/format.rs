@@ -124,7 +124,7 @@ fn local_hms(_secs: u64) -> Option<(i32, i32, i32)> {
 pub fn rfc3339_utc(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
+    let (y, mo, d) = crate::time::civil_from_days((secs / 86_400) as i64);
     let day = secs % 86_400;
     format!(
         "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
@@ -133,21 +133,6 @@ pub fn rfc3339_utc(t: SystemTime) -> String {
         day % 60,
         since.subsec_millis()
     )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `civil_from_days`); it
-/// saves a date-time dependency for one line of output.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ pub struct Dispatcher<'a> {
     delay_over: Vec<bool>,
     /// The attempt a waiting job starts with (above 1 after a retry).
     next_attempt: Vec<u32>,
+    /// After an interrupt: when to stop waiting for running jobs to stop.
+    cancel_deadline: Option<tokio::time::Instant>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -94,6 +96,7 @@ impl<'a> Dispatcher<'a> {
             canceling: false,
             delay_over: vec![false; n],
             next_attempt: vec![1; n],
+            cancel_deadline: None,
         }
     }
 
@@ -171,8 +174,14 @@ impl<'a> Dispatcher<'a> {
                     }
                     self.start_canceling();
                 }
-                Some(msg) = done_rx.recv() => self.on_done(msg),
+                // Log lines before completions: a job's last lines are sent before it reports done.
                 Some(line) = log_rx.recv() => (self.emit)(&RunEvent::JobLog { job: line.job, line: line.line }),
+                Some(msg) = done_rx.recv() => self.on_done(msg),
+                // Executors stop promptly when canceled; one that does not is given up on.
+                _ = sleep_until_opt(self.cancel_deadline) => {
+                    forced = true;
+                    break;
+                }
                 _ = sleep_until_opt(next_delay) => {
                     let now = tokio::time::Instant::now();
                     for (i, s) in self.states.iter_mut().enumerate() {
@@ -239,6 +248,7 @@ impl<'a> Dispatcher<'a> {
 
     fn start_canceling(&mut self) {
         self.canceling = true;
+        self.cancel_deadline = Some(tokio::time::Instant::now() + self.options.cancel_grace);
         self.cancel.cancel();
         for i in 0..self.states.len() {
             if self.picks[i] != Pick::Unselected
@@ -401,33 +411,7 @@ impl<'a> Dispatcher<'a> {
                 f.result.status = JobStatus::Cached;
                 self.complete(i, f);
             }
-            Prepared::Fail(reason) => {
-                let result = JobResult {
-                    status: if pj.allow_failure.is_allowed() {
-                        JobStatus::AllowedFailure
-                    } else {
-                        JobStatus::Failed
-                    },
-                    exit_code: None,
-                    duration: Duration::ZERO,
-                    platform: pj.platform.clone(),
-                    attempts: attempt,
-                    reason: Some(reason),
-                    coverage: None,
-                    log: None,
-                    junit: Vec::new(),
-                };
-                self.complete(
-                    i,
-                    Finished {
-                        job: self.plan.jobs[i].job.name.clone(),
-                        result,
-                        artifacts: None,
-                        dotenv: Vec::new(),
-                        key: None,
-                    },
-                );
-            }
+            Prepared::Fail(reason) => self.prepare_failed(i, attempt, reason),
             Prepared::Run { spec, key, masks } => {
                 let log_path = self.prepare.log_path(i, attempt);
                 let coverage = pj

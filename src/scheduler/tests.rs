@@ -453,6 +453,21 @@ later: {stage: b, script: [x]}
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_job_that_ignores_cancellation_is_given_up_after_the_grace() {
+    let exec = FakeExecutor::default().stubborn(&["stuck"]);
+    let o = run_with(
+        "stuck: {script: [x]}\n",
+        exec,
+        Selection::default(),
+        4,
+        Some("stuck"),
+    )
+    .await;
+    assert_eq!(o.status("stuck"), JobStatus::Canceled);
+    assert_eq!(o.summary.status, PipelineStatus::Canceled);
+}
+
+#[tokio::test(start_paused = true)]
 async fn delayed_jobs_wait_for_start_in() {
     let yaml = "
 stages: [a, b]
