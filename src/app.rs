@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::checkout::{Checkout, GitChanges, PipelineOrigin};
 use crate::cli::{Cli, Command};
 use crate::error::{ConfigError, Error};
-use crate::pipeline::model::{Rule, Variable};
+use crate::pipeline::model::Rule;
 use crate::pipeline::{IncludeRules, Pipeline, Source};
 use crate::plan::variables::VarSet;
 use crate::plan::{Plan, PlanInput, PlatformMap};
@@ -220,13 +220,10 @@ struct IncludeEval<'a> {
 }
 
 impl IncludeRules for IncludeEval<'_> {
-    fn included(&self, rules: &[Rule], globals: &[Variable]) -> Result<bool, ConfigError> {
+    fn included(&self, rules: &[Rule]) -> Result<bool, ConfigError> {
         let mut vars = VarSet::new();
         for (k, v) in &self.predefined {
             vars.set(k, v, true);
-        }
-        for g in globals {
-            vars.set(&g.name, &g.value, g.expand);
         }
         for (k, v) in self.user {
             vars.set(k, v, true);

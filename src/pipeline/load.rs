@@ -7,17 +7,19 @@ use std::time::Duration;
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::pipeline::merge::deep_merge;
-use crate::pipeline::model::{Rule, Variable, When};
+use crate::pipeline::model::{Rule, When};
 use crate::pipeline::read;
 use crate::yaml::{self, Map, Node, Span, Value};
 
 /// GitLab's limit on the number of included files.
 const MAX_INCLUDES: usize = 150;
 
-/// Decides whether an include with `rules:` is included. `globals` are the global variables of the
-/// files read so far, which GitLab lets include rules read.
+/// Decides whether an include with `rules:` is included. Include rules see predefined and
+/// pipeline-level (project, command-line) variables only: GitLab evaluates includes before the
+/// YAML's own `variables:` exist ("You cannot use variables defined in jobs, or in a global
+/// `variables` section", docs.gitlab.com/ci/yaml/includes/#use-variables-with-include).
 pub trait IncludeRules {
-    fn included(&self, rules: &[Rule], globals: &[Variable]) -> Result<bool, ConfigError>;
+    fn included(&self, rules: &[Rule]) -> Result<bool, ConfigError>;
 }
 
 /// Where the root file comes from.
@@ -47,7 +49,6 @@ pub fn load(
         rules,
         files: Vec::new(),
         stack: Vec::new(),
-        globals: Vec::new(),
     };
     let (display, text) = match source {
         Source::File(path) => {
@@ -86,7 +87,6 @@ struct Loader<'a> {
     files: Vec<String>,
     /// The include chain, to report cycles.
     stack: Vec<String>,
-    globals: Vec<Variable>,
 }
 
 impl Loader<'_> {
@@ -137,11 +137,6 @@ impl Loader<'_> {
                 "`spec:inputs` headers are not supported; tezos-ci-local reads plain CI files",
             )
             .into());
-        }
-        if let Some(vars) = map.get("variables") {
-            if let Ok(v) = read::variables(vars, "variables") {
-                self.globals.extend(v);
-            }
         }
         let Some(include) = map.remove("include") else {
             return Ok(map);
@@ -209,7 +204,7 @@ impl Loader<'_> {
                 )?;
                 if let Some(rules) = m.get("rules") {
                     let rules = read::rules(rules, "include:rules", &[When::Always, When::Never])?;
-                    if !self.rules.included(&rules, &self.globals)? {
+                    if !self.rules.included(&rules)? {
                         return Ok(Vec::new());
                     }
                 }

@@ -30,7 +30,6 @@ impl crate::pipeline::IncludeRules for AllIncluded {
     fn included(
         &self,
         _: &[crate::pipeline::model::Rule],
-        _: &[crate::pipeline::model::Variable],
     ) -> Result<bool, crate::error::ConfigError> {
         Ok(true)
     }
