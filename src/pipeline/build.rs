@@ -60,7 +60,18 @@ const IGNORED_KEYS: &[&str] = &[
     "secrets",
 ];
 
+/// A job's own `when`: GitLab's Entry::Job allows these; `never` belongs to rules only
+/// (docs.gitlab.com/ci/yaml/#when: "Can only be used in a rules section or workflow: rules").
 const JOB_WHEN: &[When] = &[
+    When::OnSuccess,
+    When::OnFailure,
+    When::Always,
+    When::Manual,
+    When::Delayed,
+];
+
+/// `when` inside job `rules`.
+const RULE_WHEN: &[When] = &[
     When::OnSuccess,
     When::OnFailure,
     When::Always,
@@ -257,7 +268,7 @@ fn read_key<'a>(
                 };
             }
         }
-        "rules" => j.rules = Some(read::rules(value, key, JOB_WHEN)?),
+        "rules" => j.rules = Some(read::rules(value, key, RULE_WHEN)?),
         "only" => j.only = Some(only_except(value, key)?),
         "except" => j.except = Some(only_except(value, key)?),
         "when" => j.when = read::when(value, key, JOB_WHEN)?,
