@@ -96,7 +96,10 @@ pub fn build(resolved: Resolved, files: Vec<String>) -> Result<Pipeline, ConfigE
     }
     stages.push(".post".to_string());
 
-    let variables = match g.get("variables").map(|n| read::variables(n, "variables")) {
+    let variables = match g
+        .get("variables")
+        .map(|n| read::variables(n, "variables", read::GLOBAL_VARIABLE_KEYS))
+    {
         Some(Ok(v)) => v,
         Some(Err(e)) => {
             errors.push(e);
@@ -251,7 +254,7 @@ fn read_key<'a>(
         "before_script" => j.before_script = read::string_list(value, key)?,
         "script" => j.script = read::string_list(value, key)?,
         "after_script" => j.after_script = read::string_list(value, key)?,
-        "variables" => j.variables = read::variables(value, key)?,
+        "variables" => j.variables = read::variables(value, key, read::JOB_VARIABLE_KEYS)?,
         "inherit" => {
             let im = read::map(value, key)?;
             read::check_keys(im, value, key, &["default", "variables"])?;
@@ -480,7 +483,7 @@ fn services(node: &Node) -> R<Vec<Service>> {
                         .transpose()?,
                     variables: m
                         .get("variables")
-                        .map(|v| read::variables(v, "services:variables"))
+                        .map(|v| read::variables(v, "services:variables", read::JOB_VARIABLE_KEYS))
                         .transpose()?
                         .unwrap_or_default(),
                     platform: m

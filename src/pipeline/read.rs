@@ -106,8 +106,17 @@ pub fn check_keys(m: &Map, node: &Node, key: &str, known: &[&str]) -> R<()> {
     }
 }
 
-/// `variables:` in any of GitLab's forms: `NAME: value` or `NAME: {value, description, expand, options}`.
-pub fn variables(node: &Node, key: &str) -> R<Vec<Variable>> {
+/// What a variable written as a map may hold, by where it is written. GitLab's root `variables`
+/// take `value`, `description`, `expand`, `options`; job ones `value` and `expand` ("You can only
+/// use [description] with default variables, not job variables", and `expand` "can't be used
+/// with rules:variables or workflow:rules:variables", docs.gitlab.com/ci/yaml/#variables).
+pub const GLOBAL_VARIABLE_KEYS: &[&str] = &["value", "description", "expand", "options"];
+pub const JOB_VARIABLE_KEYS: &[&str] = &["value", "expand"];
+pub const RULE_VARIABLE_KEYS: &[&str] = &["value"];
+
+/// `variables:` in any of GitLab's forms: `NAME: value` or `NAME: {value, ...}` with the map keys
+/// that `allowed` lists for this place.
+pub fn variables(node: &Node, key: &str, allowed: &[&str]) -> R<Vec<Variable>> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -119,12 +128,7 @@ pub fn variables(node: &Node, key: &str) -> R<Vec<Variable>> {
             Value::Null => Variable::new(name, ""),
             Value::Scalar { text, .. } => Variable::new(name, text.clone()),
             Value::Map(vm) => {
-                check_keys(
-                    vm,
-                    value,
-                    &var_key,
-                    &["value", "description", "expand", "options"],
-                )?;
+                check_keys(vm, value, &var_key, allowed)?;
                 let mut v = Variable::new(
                     name,
                     match vm.get("value") {
@@ -454,7 +458,7 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
         r.allow_failure = Some(boolean(n, &format!("{key}:allow_failure"))?);
     }
     if let Some(n) = m.get("variables") {
-        r.variables = variables(n, &format!("{key}:variables"))?;
+        r.variables = variables(n, &format!("{key}:variables"), RULE_VARIABLE_KEYS)?;
     }
     if let Some(n) = m.get("needs") {
         r.needs = Some(needs(n, &format!("{key}:needs"))?);
