@@ -341,8 +341,20 @@ fn read_key<'a>(
         "environment" => {
             j.environment = match &value.value {
                 Value::Scalar { text, .. } => Some(text.clone()),
-                Value::Map(em) => em.get("name").and_then(|n| n.as_scalar()).map(String::from),
-                _ => None,
+                Value::Map(em) => em
+                    .get("name")
+                    .map(|n| read::string(n, "environment:name"))
+                    .transpose()?,
+                _ => {
+                    return Err(err(
+                        value,
+                        key,
+                        format!(
+                            "`environment:` is a name or a map with `name:`, found {}",
+                            value.kind()
+                        ),
+                    ));
+                }
             }
         }
         "run" => {
