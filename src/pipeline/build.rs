@@ -205,6 +205,11 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
     };
     let mut parallel_node = None;
     for (key, value) in m.iter() {
+        // GitLab treats a keyword set to `null` as not written (an "unspecified" entry): this is
+        // how `extends` children drop what a parent set (docs.gitlab.com/ci/yaml/yaml_optimization/#exclude-a-key-from-extends).
+        if value.is_null() {
+            continue;
+        }
         field(read_key(&mut j, key, value, stages, &mut parallel_node));
     }
     if j.script.is_empty() && j.trigger.is_none() && !m.contains_key("run") {

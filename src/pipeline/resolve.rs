@@ -158,7 +158,8 @@ fn apply_defaults(name: &str, node: &mut Node, defaults: &Map) -> Result<(), Con
                 continue;
             }
         }
-        if !job.contains_key(key) {
+        // A keyword set to `null` is unspecified for GitLab, so the default fills it.
+        if job.get(key).is_none_or(Node::is_null) {
             job.insert(key.to_string(), value.clone(), span.clone());
         }
     }
