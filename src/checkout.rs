@@ -459,8 +459,7 @@ impl GitChanges {
 
     fn compute(&self, base: &str) -> Result<Vec<String>, String> {
         let repo = self.checkout.open().ok_or("not a git repository")?;
-        let base_tree = repo
-            .revparse_single(base)
+        let base_tree = compare_base(&repo, base)
             .and_then(|o| o.peel_to_tree())
             .map_err(|e| format!("cannot compare with `{base}`: {}", e.message()))?;
         let mut opts = git2::DiffOptions::new();
@@ -566,6 +565,18 @@ fn default_branch(repo: &Repository) -> Option<String> {
         .into_iter()
         .find(|b| repo.find_branch(b, git2::BranchType::Local).is_ok())
         .map(String::from)
+}
+
+/// The commit `compare_to` names. GitLab reads branch names (`main`, `refs/heads/main`) in the
+/// project on the server, which the `origin` remote mirrors, so `origin`'s branch comes first.
+fn compare_base<'r>(repo: &'r Repository, base: &str) -> Result<git2::Object<'r>, git2::Error> {
+    let branch = base.strip_prefix("refs/heads/").unwrap_or(base);
+    if !branch.starts_with("refs/") {
+        if let Ok(o) = repo.revparse_single(&format!("refs/remotes/origin/{branch}")) {
+            return Ok(o);
+        }
+    }
+    repo.revparse_single(base)
 }
 
 fn resolve_branch(repo: &Repository, name: &str) -> Option<git2::Oid> {

@@ -119,10 +119,13 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
         }
         if matched {
             if let Some(changes) = &rule.changes {
-                let (result, detail) =
-                    check_changes(&changes.paths, changes.compare_to.as_deref(), facts).map_err(
-                        |m| ConfigError::new(Some(&rule.span), m).key(format!("{key}:changes")),
-                    )?;
+                // Paths and `compare_to` may hold variables (docs.gitlab.com/ci/yaml/#ruleschanges).
+                let paths = expand_paths(&changes.paths, facts);
+                let compare_to = changes.compare_to.as_deref().map(|c| expand_path(c, facts));
+                let (result, detail) = check_changes(&paths, compare_to.as_deref(), facts)
+                    .map_err(|m| {
+                        ConfigError::new(Some(&rule.span), m).key(format!("{key}:changes"))
+                    })?;
                 clauses.push(ClauseCheck {
                     clause: format!("changes: {}", changes.paths.join(", ")),
                     result,
@@ -133,7 +136,8 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
         }
         if matched {
             if let Some(exists) = &rule.exists {
-                let (result, detail) = check_exists(exists, facts).map_err(|m| {
+                let paths = expand_paths(exists, facts);
+                let (result, detail) = check_exists(&paths, facts).map_err(|m| {
                     ConfigError::new(Some(&rule.span), m).key(format!("{key}:exists"))
                 })?;
                 clauses.push(ClauseCheck {
@@ -155,6 +159,17 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
         }
     }
     Ok(eval)
+}
+
+/// Expands variables in a `changes:`/`exists:` path. "If the `$VAR` variable exists, its value is
+/// used. If it does not exist, the `$` is interpreted as being part of a path"
+/// (docs.gitlab.com/ci/yaml/#ruleschanges).
+fn expand_path(path: &str, facts: &Facts) -> String {
+    crate::plan::variables::expand_keeping_unknown(path, facts.vars)
+}
+
+fn expand_paths(paths: &[String], facts: &Facts) -> Vec<String> {
+    paths.iter().map(|p| expand_path(p, facts)).collect()
 }
 
 fn patterns(paths: &[String]) -> Result<Vec<PathPattern>, String> {
