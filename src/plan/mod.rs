@@ -261,11 +261,15 @@ fn plan_job(
             )));
         }
         start_in = rule.start_in.or(start_in);
-        // A manual job is allowed to fail by default, but not when `when: manual` comes from rules.
+        // The rule's `allow_failure` wins; else the job's own. GitLab's default for that is
+        // "is the job's own `when` manual" (Entry::Job#ignored?), so a job written `when: manual`
+        // is allowed to fail, while `when: manual` coming from rules is not
+        // (docs.gitlab.com/ci/yaml/#allow_failure).
         allow_failure = match rule.allow_failure {
             Some(true) => AllowFailure::Yes,
             Some(false) => AllowFailure::No,
             None if job.allow_failure_set => job.allow_failure.clone(),
+            None if job.when == When::Manual => AllowFailure::Yes,
             None => AllowFailure::No,
         };
         for v in &rule.variables {
