@@ -174,6 +174,27 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         }
     }
     errors.into_result()?;
+    // "If a pipeline contains only jobs in the .pre or .post stages, it does not run"
+    // (docs.gitlab.com/ci/yaml/#stage-pre).
+    if !plan.jobs.is_empty()
+        && plan
+            .jobs
+            .iter()
+            .all(|j| j.job.stage == ".pre" || j.job.stage == ".post")
+    {
+        let why =
+            "it would hold only `.pre` and `.post` jobs, and GitLab does not run such a pipeline";
+        for j in std::mem::take(&mut plan.jobs) {
+            plan.excluded.push(ExcludedJob {
+                name: j.job.name,
+                stage: j.job.stage,
+                reason: why.to_string(),
+                rules: j.rules,
+            });
+        }
+        plan.workflow_excluded = Some(why.to_string());
+        return Ok(plan);
+    }
     graph::check_needs(&plan)?;
     Ok(plan)
 }
