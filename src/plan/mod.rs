@@ -159,7 +159,14 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
             vars.set(&v.name, &v.value, v.expand);
         }
         let vars = with_user(&vars, input.user_vars);
-        plan.name = Some(expand(name, &|n| vars.get(n).map(String::from)));
+        // "Any leading or trailing spaces in the name are removed", and an empty name is no name
+        // (docs.gitlab.com/ci/yaml/#workflowname); jobs see it as CI_PIPELINE_NAME.
+        let expanded = expand(name, &|n| vars.get(n).map(String::from));
+        let trimmed = expanded.trim();
+        if !trimmed.is_empty() {
+            base.set("CI_PIPELINE_NAME", trimmed, false);
+            plan.name = Some(trimmed.to_string());
+        }
     }
     if plan.workflow_excluded.is_some() {
         return Ok(plan);
