@@ -1,7 +1,6 @@
 //! Reading typed values out of YAML nodes, with errors that name the key and the line. Shared by
 //! the loader (include rules) and the model builder (everything else).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -267,12 +266,7 @@ pub fn need(node: &Node, key: &str) -> R<Need> {
                     .get("matrix")
                     .ok_or_else(|| err(p, key, "`needs:parallel` takes a `matrix:`"))?;
                 let combos = matrix_entries(matrix, &format!("{key}:parallel:matrix"))?;
-                need.matrix = Some(
-                    combos
-                        .into_iter()
-                        .map(|c| c.into_iter().collect::<BTreeMap<_, _>>())
-                        .collect(),
-                );
+                need.matrix = Some(combos);
             }
         }
         _ => {

@@ -189,21 +189,10 @@ fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigErr
         // Artifacts of other pipelines or projects cannot be fetched locally: the need is ignored.
         return Err(None);
     }
-    let mut targets = instances(plan, &need.job);
     if let Some(matrix) = &need.matrix {
-        targets.retain(|&t| {
-            let m = &plan.jobs[t]
-                .job
-                .parallel
-                .as_ref()
-                .expect("instances are parallel")
-                .matrix;
-            matrix.iter().any(|want| {
-                want.iter()
-                    .all(|(k, v)| m.iter().any(|(mk, mv)| mk == k && mv == v))
-            })
-        });
+        return resolve_matrix_need(plan, need, matrix);
     }
+    let targets = instances(plan, &need.job);
     if !targets.is_empty() {
         return Ok(targets);
     }
@@ -219,15 +208,48 @@ fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigErr
             "needs `{}`, which is not in this pipeline (its rules exclude it); mark the need `optional: true` or fix the rules",
             need.job
         )
-    } else if need.matrix.is_some() {
-        format!(
-            "needs `{}` with a `parallel:matrix` that matches none of its instances",
-            need.job
-        )
     } else {
         format!("needs `{}`, which is not a job of this pipeline", need.job)
     };
     Err(Some(ConfigError::new(Some(&need.span), message)))
+}
+
+/// `needs:parallel:matrix`: GitLab turns each combination into the instance's name, `job: [v1,
+/// v2]`, with the values in the order written, and needs that job; so the values must follow the
+/// needed job's matrix order (docs.gitlab.com/ci/yaml/#needsparallelmatrix).
+fn resolve_matrix_need(
+    plan: &Plan,
+    need: &Need,
+    matrix: &[Vec<(String, String)>],
+) -> Result<Vec<usize>, Option<ConfigError>> {
+    let mut targets = Vec::new();
+    for combo in matrix {
+        let values: Vec<&str> = combo.iter().map(|(_, v)| v.as_str()).collect();
+        let name = format!("{}: [{}]", need.job, values.join(", "));
+        if let Some(i) = plan.index_of(&name) {
+            targets.push(i);
+            continue;
+        }
+        if need.optional {
+            continue;
+        }
+        let message = if plan.excluded.iter().any(|e| e.name == name) {
+            format!(
+                "needs `{name}`, which is not in this pipeline (its rules exclude it); mark the need `optional: true` or fix the rules"
+            )
+        } else {
+            format!(
+                "needs `{name}`, which is not a job of this pipeline (`needs:parallel:matrix` names an instance by its values, in the order of `{}`'s matrix)",
+                need.job
+            )
+        };
+        return Err(Some(ConfigError::new(Some(&need.span), message)));
+    }
+    if targets.is_empty() {
+        Err(None)
+    } else {
+        Ok(targets)
+    }
 }
 
 /// Needs are checked when the plan is made, so `list` and `validate` report them.
