@@ -21,6 +21,20 @@ pub fn load_pipeline(
     rules: &dyn IncludeRules,
 ) -> Result<Pipeline, ConfigErrors> {
     let loaded = load::load(project_dir, source, rules)?;
-    let resolved = resolve::resolve(loaded.root)?;
-    build::build(resolved, loaded.files)
+    let (resolved, mut errors) = resolve::resolve(loaded.root);
+    if errors.is_empty() {
+        return build::build(resolved, loaded.files).map_err(|mut e| {
+            e.sort_by_position();
+            e
+        });
+    }
+    // Build what resolved, to report its problems too, unless nothing did (then building would
+    // only add "no visible job").
+    if !resolved.jobs.is_empty() {
+        if let Err(e) = build::build(resolved, loaded.files) {
+            errors.0.extend(e.0);
+        }
+    }
+    errors.sort_by_position();
+    Err(errors)
 }
