@@ -25,6 +25,13 @@ pub struct JobGraph {
 
 impl JobGraph {
     pub fn build(plan: &Plan) -> Result<JobGraph, ConfigErrors> {
+        let graph = JobGraph::edges(plan)?;
+        graph.check_cycles(plan)?;
+        Ok(graph)
+    }
+
+    /// The edges, with unknown needs and bad dependencies reported, but not cycles.
+    fn edges(plan: &Plan) -> Result<JobGraph, ConfigErrors> {
         let stage_of = |i: usize| {
             plan.stages
                 .iter()
@@ -90,13 +97,11 @@ impl JobGraph {
             }
         }
         errors.into_result()?;
-        let graph = JobGraph {
+        Ok(JobGraph {
             deps,
             artifacts_from,
             uses_needs,
-        };
-        graph.check_cycles(plan)?;
-        Ok(graph)
+        })
     }
 
     fn check_cycles(&self, plan: &Plan) -> Result<(), ConfigErrors> {
@@ -254,7 +259,9 @@ fn resolve_matrix_need(
 
 /// Needs are checked when the plan is made, so `list` and `validate` report them.
 pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
-    let graph = JobGraph::build(plan)?;
+    // Needs on later stages first: with stage ordering they also make cycles, and the stage is
+    // the clearer message.
+    let graph = JobGraph::edges(plan)?;
     let stage_of = |i: usize| {
         plan.stages
             .iter()
@@ -283,5 +290,6 @@ pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
             }
         }
     }
-    errors.into_result()
+    errors.into_result()?;
+    graph.check_cycles(plan)
 }
