@@ -218,6 +218,26 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
             "a job needs a `script:` (or a `trigger:`)",
         )));
     }
+    // GitLab's Entry::Job: with `needs`, every dependency must be among them ("the X should be
+    // part of needs"); artifacts only come from needed jobs then.
+    if let (Some(deps), Some(needs)) = (&j.dependencies, &j.needs) {
+        let missing: Vec<&str> = deps
+            .iter()
+            .filter(|d| !needs.is_empty() && !needs.iter().any(|n| n.job == **d))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let span = m.key_span("dependencies").unwrap_or(&node.span);
+            field(Err(ConfigError::new(
+                Some(span),
+                format!(
+                    "`{}` should be part of `needs` (with `needs`, artifacts come only from the jobs it names)",
+                    missing.join("`, `")
+                ),
+            )
+            .key("dependencies")));
+        }
+    }
     if j.when == When::Delayed && j.start_in.is_none() {
         field(Err(ConfigError::new(
             Some(&node.span),
