@@ -238,12 +238,32 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
             .key("dependencies")));
         }
     }
-    if j.when == When::Delayed && j.start_in.is_none() {
-        field(Err(ConfigError::new(
-            Some(&node.span),
-            "`when: delayed` needs a `start_in:`",
-        )
-        .key("start_in")));
+    let written = |k: &str| m.get(k).is_some_and(|n| !n.is_null());
+    if written("rules") {
+        // Entry::Processable: these "may not be used with `rules`" (rules have their own
+        // `when`, `start_in` and conditions).
+        let clashing: Vec<&str> = ["only", "except", "start_in"]
+            .into_iter()
+            .filter(|k| written(k))
+            .collect();
+        if !clashing.is_empty() {
+            let span = m.key_span(clashing[0]).unwrap_or(&node.span);
+            field(Err(ConfigError::new(
+                Some(span),
+                format!(
+                    "`{}` may not be used with `rules` (use `rules:if`, `rules:when`, `rules:start_in`)",
+                    clashing.join("`, `")
+                ),
+            )
+            .key("rules")));
+        }
+    } else {
+        field(read::check_start_in(
+            node,
+            "start_in",
+            Some(j.when),
+            j.start_in,
+        ));
     }
     errors.into_result()?;
     match parallel_node {

@@ -392,8 +392,19 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
         .collect()
 }
 
+/// GitLab's limit on `start_in`.
+pub const MAX_START_IN: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
     let m = map(node, key)?;
+    if m.is_empty() {
+        // Entry::Rules::Rule: "config can't be blank".
+        return Err(err(
+            node,
+            key,
+            "a rule is empty; give it `if`, `changes`, `exists` or `when`",
+        ));
+    }
     check_keys(m, node, key, RULE_KEYS)?;
     let mut r = Rule {
         span: node.span.clone(),
@@ -457,7 +468,29 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
     if let Some(n) = m.get("needs") {
         r.needs = Some(needs(n, &format!("{key}:needs"))?);
     }
+    // Job rules only: GitLab ignores `start_in` in workflow rules (docs.gitlab.com/ci/yaml/#workflowrules).
+    if allowed_when.contains(&When::Delayed) {
+        check_start_in(node, &format!("{key}:start_in"), r.when, r.start_in)?;
+    }
     Ok(r)
+}
+
+/// `start_in` goes with `when: delayed`, and is at most a week (GitLab's Entry::Rules::Rule and
+/// Entry::Job; docs.gitlab.com/ci/yaml/#when).
+pub fn check_start_in(
+    node: &Node,
+    key: &str,
+    when: Option<When>,
+    start_in: Option<Duration>,
+) -> R<()> {
+    match (when == Some(When::Delayed), start_in) {
+        (true, None) => Err(err(node, key, "`when: delayed` needs a `start_in`")),
+        (false, Some(_)) => Err(err(node, key, "`start_in` goes with `when: delayed` only")),
+        (true, Some(d)) if d > MAX_START_IN => {
+            Err(err(node, key, "`start_in` is at most one week"))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
