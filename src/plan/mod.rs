@@ -103,6 +103,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         ref_name: input.checkout.ref_name(),
         is_tag: input.checkout.tag.is_some(),
         is_merge_request: input.origin.source == "merge_request_event",
+        project_path: project_path(input),
     };
 
     // Workflow rules see predefined, global and user variables.
@@ -204,6 +205,26 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
     }
     graph::check_needs(&plan)?;
     Ok(plan)
+}
+
+/// `namespace/project` as the pipeline sees it: the checkout's, unless the user set
+/// `CI_PROJECT_PATH`, `CI_PROJECT_NAMESPACE` or `CI_PROJECT_NAME`.
+fn project_path(input: &PlanInput) -> String {
+    let user = |name: &str| {
+        input
+            .user_vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    user("CI_PROJECT_PATH").unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            user("CI_PROJECT_NAMESPACE").unwrap_or_else(|| input.checkout.namespace.clone()),
+            user("CI_PROJECT_NAME").unwrap_or_else(|| input.checkout.name.clone())
+        )
+    })
 }
 
 fn with_user(vars: &VarSet, user: &[(String, String)]) -> VarSet {
@@ -316,8 +337,15 @@ fn plan_job(
             changes: input.changes,
             files: input.files,
         };
-        let (ok, why) = evaluate_only_except(job.only.as_ref(), job.except.as_ref(), refs, &facts)
-            .map_err(|m| ConfigError::new(Some(&job.span), m).key("only"))?;
+        let default_only = p.workflow.rules.is_none();
+        let (ok, why) = evaluate_only_except(
+            job.only.as_ref(),
+            job.except.as_ref(),
+            default_only,
+            refs,
+            &facts,
+        )
+        .map_err(|m| ConfigError::new(Some(&job.span), m).key("only"))?;
         if !ok {
             return Ok(Err(excluded(why, None)));
         }
@@ -330,7 +358,11 @@ fn plan_job(
         reason = if job.only.is_some() || job.except.is_some() {
             why
         } else {
-            "no rules: runs on branches and tags".into()
+            if default_only {
+                "no rules: runs on branches and tags".into()
+            } else {
+                "no rules, and `workflow:rules` created the pipeline".into()
+            }
         };
     }
     if when == When::Delayed && start_in.is_none() {

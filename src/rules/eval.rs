@@ -63,6 +63,8 @@ pub struct RefFacts {
     pub ref_name: String,
     pub is_tag: bool,
     pub is_merge_request: bool,
+    /// `namespace/project`, for `ref@namespace/project` entries.
+    pub project_path: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -205,20 +207,27 @@ fn check_exists(paths: &[String], facts: &Facts) -> Result<(bool, String), Strin
     }
 }
 
-/// Legacy `only`/`except`. With neither (and no `rules`), GitLab applies `only: [branches, tags]`.
-/// Within a key any entry may match; across keys all must (for `only` to include, and for
-/// `except` to exclude).
+/// Legacy `only`/`except`. Without `only` (and without `rules`), GitLab applies
+/// `only: [branches, tags]` -- unless the pipeline has `workflow:rules` (`default_only` false):
+/// then GitLab drops that default (Entry::Processable#compose!). Within a key any entry may match;
+/// across keys all must (for `only` to include, and for `except` to exclude).
 pub fn evaluate_only_except(
     only: Option<&OnlyExcept>,
     except: Option<&OnlyExcept>,
+    default_only: bool,
     refs: &RefFacts,
     facts: &Facts,
 ) -> Result<(bool, String), String> {
-    let default_only = OnlyExcept {
+    let branches_and_tags = OnlyExcept {
         refs: vec!["branches".into(), "tags".into()],
         ..OnlyExcept::default()
     };
-    let only = only.unwrap_or(&default_only);
+    let nothing = OnlyExcept::default();
+    let (only, default_only) = match only {
+        Some(o) => (o, &branches_and_tags),
+        None if default_only => (&branches_and_tags, &branches_and_tags),
+        None => (&nothing, &nothing),
+    };
     let only_refs =
         if only.refs.is_empty() && (only.variables.is_empty() && only.changes.is_empty()) {
             &default_only.refs
@@ -285,18 +294,28 @@ fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
         "external" => refs.source == "external",
         "external_pull_requests" => refs.source == "external_pull_request_event",
         "chat" => refs.source == "chat",
-        pat if pat.len() > 2 && pat.starts_with('/') && pat.rfind('/').is_some_and(|i| i > 0) => {
-            let end = pat.rfind('/').expect("checked");
-            let flags = &pat[end + 1..];
-            let body = &pat[1..end];
-            let re = if flags.contains('i') {
-                format!("(?i){body}")
-            } else {
-                body.to_string()
+        entry => {
+            // `ref@namespace/project` holds only in that project: "The @ symbol denotes the
+            // beginning of a ref's repository path", which "is always matched literally"
+            // (docs.gitlab.com/ci/jobs/job_rules/#compare-a-variable-to-a-regular-expression).
+            let (pat, project) = match entry.split_once('@') {
+                Some((pat, project)) => (pat, Some(project)),
+                None => (entry, None),
             };
-            regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
+            if project.is_some_and(|p| p != refs.project_path) {
+                return false;
+            }
+            match pat.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
+                Some((body, flags)) if !body.is_empty() => {
+                    let re = if flags.contains('i') {
+                        format!("(?i){body}")
+                    } else {
+                        body.to_string()
+                    };
+                    regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
+                }
+                _ => pat == refs.ref_name,
+            }
         }
-        // `branch@namespace/project` restricts to a project: locally there is only this one.
-        name => name.split('@').next() == Some(refs.ref_name.as_str()),
     })
 }
