@@ -243,7 +243,16 @@ impl Checkout {
             "CI_COMMIT_SHORT_SHA",
             self.sha[..8.min(self.sha.len())].to_string(),
         );
-        set("CI_COMMIT_BEFORE_SHA", ZERO_SHA.into());
+        // "The previous latest commit present on a branch or tag", zeros for merge requests,
+        // schedules and a branch's first push (docs.gitlab.com/ci/variables/predefined_variables/).
+        let before = match origin.source.as_str() {
+            "push" => self.upstream_sha(),
+            _ => None,
+        };
+        set(
+            "CI_COMMIT_BEFORE_SHA",
+            before.unwrap_or_else(|| ZERO_SHA.into()),
+        );
         set("CI_COMMIT_REF_NAME", ref_name.clone());
         set("CI_COMMIT_REF_SLUG", slug(&ref_name));
         set("CI_COMMIT_REF_PROTECTED", "false".into());
@@ -416,7 +425,6 @@ impl Checkout {
         if let Some(b) = &origin.changes_base {
             return Some(b.clone());
         }
-        let repo = self.open()?;
         match origin.source.as_str() {
             "merge_request_event" => {
                 let target = origin
@@ -425,14 +433,23 @@ impl Checkout {
                     .unwrap_or_else(|| self.default_branch.clone());
                 self.merge_base(&target)
             }
-            "push" if self.tag.is_none() => {
-                let branch = self.branch.as_ref()?;
-                let local = repo.find_branch(branch, git2::BranchType::Local).ok()?;
-                let upstream = local.upstream().ok()?;
-                upstream.get().target().map(|o| o.to_string())
-            }
+            "push" => self.upstream_sha(),
             _ => None,
         }
+    }
+
+    /// What the remote already has of the pushed branch: its upstream's commit. `None` for a tag,
+    /// or a branch without upstream (a new branch for GitLab).
+    pub fn upstream_sha(&self) -> Option<String> {
+        if self.tag.is_some() {
+            return None;
+        }
+        let repo = self.open()?;
+        let local = repo
+            .find_branch(self.branch.as_ref()?, git2::BranchType::Local)
+            .ok()?;
+        let upstream = local.upstream().ok()?;
+        upstream.get().target().map(|o| o.to_string())
     }
 
     pub fn changes(&self, origin: &PipelineOrigin) -> GitChanges {
