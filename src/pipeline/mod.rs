@@ -11,16 +11,16 @@ pub mod resolve;
 use std::path::Path;
 
 use crate::error::ConfigErrors;
-pub use load::{IncludeRules, Source};
+pub use load::{IncludeContext, Source};
 pub use model::Pipeline;
 
 /// Loads, resolves and builds the pipeline: every problem found is returned, not just the first.
 pub fn load_pipeline(
     project_dir: &Path,
     source: &Source,
-    rules: &dyn IncludeRules,
+    context: &dyn IncludeContext,
 ) -> Result<Pipeline, ConfigErrors> {
-    let loaded = load::load(project_dir, source, rules)?;
+    let loaded = load::load(project_dir, source, context)?;
     let (resolved, mut errors) = resolve::resolve(loaded.root);
     if errors.is_empty() {
         return build::build(resolved, loaded.files).map_err(|mut e| {

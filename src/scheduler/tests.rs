@@ -26,7 +26,7 @@ impl ChangedFiles for NoChanges {
 }
 
 struct AllIncluded;
-impl crate::pipeline::IncludeRules for AllIncluded {
+impl crate::pipeline::IncludeContext for AllIncluded {
     fn included(
         &self,
         _: &[crate::pipeline::model::Rule],
