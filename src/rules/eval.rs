@@ -175,7 +175,7 @@ fn expand_paths(paths: &[String], facts: &Facts) -> Vec<String> {
 }
 
 fn patterns(paths: &[String]) -> Result<Vec<PathPattern>, String> {
-    paths.iter().map(|p| PathPattern::new(p)).collect()
+    paths.iter().map(|p| PathPattern::cached(p)).collect()
 }
 
 fn check_changes(
