@@ -2548,3 +2548,46 @@ fn rules_without_conditions_always_match_and_empty_rules_are_errors() {
     let p = Project::with_ci("job:\n  script: echo\n  rules:\n    - {}\n");
     assert_contains(&p.invalid(), &[".gitlab-ci.yml:4:", "job `job`", "rules"]);
 }
+
+// https://docs.gitlab.com/ci/yaml/includes/#use-nested-includes-with-duplicate-include-entries:
+// "You can include the same configuration file multiple times"; the last inclusion wins. Only a
+// file that includes itself again is a cycle.
+#[test]
+fn the_same_file_may_be_included_twice() {
+    let p = Project::with_ci("include: [unit-tests.yml, smoke-tests.yml]\n");
+    p.write(
+        "defaults.yml",
+        "default:\n  before_script: [echo default]\n",
+    );
+    p.write(
+        "unit-tests.yml",
+        "include: [defaults.yml]\ndefault:\n  before_script: [echo unit]\nunit-test-job:\n  script: unit\n",
+    );
+    p.write(
+        "smoke-tests.yml",
+        "include: [defaults.yml]\ndefault:\n  before_script: [echo smoke]\nsmoke-test-job:\n  script: smoke\n",
+    );
+    let v = p.explain("unit-test-job", &[]);
+    assert_eq!(v["job"]["before_script"], serde_json::json!(["echo smoke"]));
+}
+
+// https://docs.gitlab.com/ci/yaml/#default: "Each default keyword is copied to every job that
+// doesn't already have it defined" -- and a keyword a job gets through `extends` is defined.
+#[test]
+fn defaults_do_not_override_what_extends_brings() {
+    let p = Project::with_ci(
+        "
+        default:
+          image: default-image
+          tags: [default-runner]
+        .template:
+          image: template-image
+        job:
+          extends: .template
+          script: echo
+        ",
+    );
+    let v = p.explain("job", &[]);
+    assert_eq!(v["job"]["image"]["name"], "template-image");
+    assert_eq!(v["job"]["tags"], serde_json::json!(["default-runner"]));
+}
