@@ -8,8 +8,8 @@ use anyhow::Context as _;
 use crate::checkout::{Checkout, GitChanges, PipelineOrigin};
 use crate::cli::{Cli, Command};
 use crate::error::{ConfigError, Error};
-use crate::pipeline::model::{Rule, Variable};
-use crate::pipeline::{IncludeRules, Pipeline, Source};
+use crate::pipeline::model::Rule;
+use crate::pipeline::{IncludeContext, Pipeline, Source};
 use crate::plan::variables::VarSet;
 use crate::plan::{Plan, PlanInput, PlatformMap};
 use crate::rules::{ChangedFiles, Facts, LazyFiles, ProjectFiles, evaluate};
@@ -175,8 +175,7 @@ pub fn load_in(dir: &Path, common: &crate::cli::CommonArgs) -> anyhow::Result<Lo
         }
     }
     let include_rules = IncludeEval {
-        predefined: checkout.predefined(&origin, &in_job),
-        user: &user_pairs,
+        vars: include_variables(&checkout.predefined(&origin, &in_job), &user_pairs),
         changes: &changes,
         files: &files,
     };
@@ -213,24 +212,29 @@ pub fn load_in(dir: &Path, common: &crate::cli::CommonArgs) -> anyhow::Result<Lo
 }
 
 struct IncludeEval<'a> {
-    predefined: Vec<(String, String)>,
-    user: &'a [(String, String)],
+    vars: VarSet,
     changes: &'a dyn ChangedFiles,
     files: &'a dyn ProjectFiles,
 }
 
-impl IncludeRules for IncludeEval<'_> {
-    fn included(&self, rules: &[Rule], globals: &[Variable]) -> Result<bool, ConfigError> {
-        let mut vars = VarSet::new();
-        for (k, v) in &self.predefined {
-            vars.set(k, v, true);
-        }
-        for g in globals {
-            vars.set(&g.name, &g.value, g.expand);
-        }
-        for (k, v) in self.user {
-            vars.set(k, v, true);
-        }
+/// Predefined then user variables: what includes see.
+fn include_variables(predefined: &[(String, String)], user: &[(String, String)]) -> VarSet {
+    let mut vars = VarSet::new();
+    for (k, v) in predefined.iter().chain(user) {
+        vars.set(k, v, true);
+    }
+    vars
+}
+
+impl IncludeContext for IncludeEval<'_> {
+    fn expand(&self, text: &str) -> String {
+        crate::plan::variables::expand_keeping_unknown(text, &|n| {
+            self.vars.get(n).map(String::from)
+        })
+    }
+
+    fn included(&self, rules: &[Rule]) -> Result<bool, ConfigError> {
+        let vars = &self.vars;
         let lookup = |n: &str| vars.get(n).map(String::from);
         let facts = Facts {
             vars: &lookup,

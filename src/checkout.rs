@@ -243,7 +243,16 @@ impl Checkout {
             "CI_COMMIT_SHORT_SHA",
             self.sha[..8.min(self.sha.len())].to_string(),
         );
-        set("CI_COMMIT_BEFORE_SHA", ZERO_SHA.into());
+        // "The previous latest commit present on a branch or tag", zeros for merge requests,
+        // schedules and a branch's first push (docs.gitlab.com/ci/variables/predefined_variables/).
+        let before = match origin.source.as_str() {
+            "push" => self.upstream_sha(),
+            _ => None,
+        };
+        set(
+            "CI_COMMIT_BEFORE_SHA",
+            before.unwrap_or_else(|| ZERO_SHA.into()),
+        );
         set("CI_COMMIT_REF_NAME", ref_name.clone());
         set("CI_COMMIT_REF_SLUG", slug(&ref_name));
         set("CI_COMMIT_REF_PROTECTED", "false".into());
@@ -473,7 +482,6 @@ impl Checkout {
         if let Some(b) = &origin.changes_base {
             return Some(b.clone());
         }
-        let repo = self.open()?;
         match origin.source.as_str() {
             "merge_request_event" => {
                 let target = origin
@@ -482,14 +490,23 @@ impl Checkout {
                     .unwrap_or_else(|| self.default_branch.clone());
                 self.merge_base(&target)
             }
-            "push" if self.tag.is_none() => {
-                let branch = self.branch.as_ref()?;
-                let local = repo.find_branch(branch, git2::BranchType::Local).ok()?;
-                let upstream = local.upstream().ok()?;
-                upstream.get().target().map(|o| o.to_string())
-            }
+            "push" => self.upstream_sha(),
             _ => None,
         }
+    }
+
+    /// What the remote already has of the pushed branch: its upstream's commit. `None` for a tag,
+    /// or a branch without upstream (a new branch for GitLab).
+    pub fn upstream_sha(&self) -> Option<String> {
+        if self.tag.is_some() {
+            return None;
+        }
+        let repo = self.open()?;
+        let local = repo
+            .find_branch(self.branch.as_ref()?, git2::BranchType::Local)
+            .ok()?;
+        let upstream = local.upstream().ok()?;
+        upstream.get().target().map(|o| o.to_string())
     }
 
     pub fn changes(&self, origin: &PipelineOrigin) -> GitChanges {
@@ -516,8 +533,7 @@ impl GitChanges {
 
     fn compute(&self, base: &str) -> Result<Vec<String>, String> {
         let repo = self.checkout.open().ok_or("not a git repository")?;
-        let base_tree = repo
-            .revparse_single(base)
+        let base_tree = compare_base(&repo, base)
             .and_then(|o| o.peel_to_tree())
             .map_err(|e| format!("cannot compare with `{base}`: {}", e.message()))?;
         let mut opts = git2::DiffOptions::new();
@@ -623,6 +639,18 @@ fn default_branch(repo: &Repository) -> Option<String> {
         .into_iter()
         .find(|b| repo.find_branch(b, git2::BranchType::Local).is_ok())
         .map(String::from)
+}
+
+/// The commit `compare_to` names. GitLab reads branch names (`main`, `refs/heads/main`) in the
+/// project on the server, which the `origin` remote mirrors, so `origin`'s branch comes first.
+fn compare_base<'r>(repo: &'r Repository, base: &str) -> Result<git2::Object<'r>, git2::Error> {
+    let branch = base.strip_prefix("refs/heads/").unwrap_or(base);
+    if !branch.starts_with("refs/") {
+        if let Ok(o) = repo.revparse_single(&format!("refs/remotes/origin/{branch}")) {
+            return Ok(o);
+        }
+    }
+    repo.revparse_single(base)
 }
 
 fn resolve_branch(repo: &Repository, name: &str) -> Option<git2::Oid> {

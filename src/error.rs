@@ -78,6 +78,17 @@ impl ConfigErrors {
         self.0.is_empty()
     }
 
+    /// Orders the problems by file, line and column (those without a position last), as a reader
+    /// goes through the files.
+    pub fn sort_by_position(&mut self) {
+        self.0.sort_by(|a, b| match (&a.span, &b.span) {
+            (Some(x), Some(y)) => (x.file(), x.line, x.col).cmp(&(y.file(), y.line, y.col)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+
     /// Ok when nothing was found, else all of it.
     pub fn into_result(self) -> Result<(), ConfigErrors> {
         if self.0.is_empty() { Ok(()) } else { Err(self) }

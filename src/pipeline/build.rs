@@ -60,7 +60,18 @@ const IGNORED_KEYS: &[&str] = &[
     "secrets",
 ];
 
+/// A job's own `when`: GitLab's Entry::Job allows these; `never` belongs to rules only
+/// (docs.gitlab.com/ci/yaml/#when: "Can only be used in a rules section or workflow: rules").
 const JOB_WHEN: &[When] = &[
+    When::OnSuccess,
+    When::OnFailure,
+    When::Always,
+    When::Manual,
+    When::Delayed,
+];
+
+/// `when` inside job `rules`.
+const RULE_WHEN: &[When] = &[
     When::OnSuccess,
     When::OnFailure,
     When::Always,
@@ -85,7 +96,10 @@ pub fn build(resolved: Resolved, files: Vec<String>) -> Result<Pipeline, ConfigE
     }
     stages.push(".post".to_string());
 
-    let variables = match g.get("variables").map(|n| read::variables(n, "variables")) {
+    let variables = match g
+        .get("variables")
+        .map(|n| read::variables(n, "variables", read::GLOBAL_VARIABLE_KEYS))
+    {
         Some(Ok(v)) => v,
         Some(Err(e)) => {
             errors.push(e);
@@ -191,6 +205,11 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
     };
     let mut parallel_node = None;
     for (key, value) in m.iter() {
+        // GitLab treats a keyword set to `null` as not written (an "unspecified" entry): this is
+        // how `extends` children drop what a parent set (docs.gitlab.com/ci/yaml/yaml_optimization/#exclude-a-key-from-extends).
+        if value.is_null() {
+            continue;
+        }
         field(read_key(&mut j, key, value, stages, &mut parallel_node));
     }
     if j.script.is_empty() && j.trigger.is_none() && !m.contains_key("run") {
@@ -199,12 +218,52 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
             "a job needs a `script:` (or a `trigger:`)",
         )));
     }
-    if j.when == When::Delayed && j.start_in.is_none() {
-        field(Err(ConfigError::new(
-            Some(&node.span),
-            "`when: delayed` needs a `start_in:`",
-        )
-        .key("start_in")));
+    // GitLab's Entry::Job: with `needs`, every dependency must be among them ("the X should be
+    // part of needs"); artifacts only come from needed jobs then.
+    if let (Some(deps), Some(needs)) = (&j.dependencies, &j.needs) {
+        let missing: Vec<&str> = deps
+            .iter()
+            .filter(|d| !needs.is_empty() && !needs.iter().any(|n| n.job == **d))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let span = m.key_span("dependencies").unwrap_or(&node.span);
+            field(Err(ConfigError::new(
+                Some(span),
+                format!(
+                    "`{}` should be part of `needs` (with `needs`, artifacts come only from the jobs it names)",
+                    missing.join("`, `")
+                ),
+            )
+            .key("dependencies")));
+        }
+    }
+    let written = |k: &str| m.get(k).is_some_and(|n| !n.is_null());
+    if written("rules") {
+        // Entry::Processable: these "may not be used with `rules`" (rules have their own
+        // `when`, `start_in` and conditions).
+        let clashing: Vec<&str> = ["only", "except", "start_in"]
+            .into_iter()
+            .filter(|k| written(k))
+            .collect();
+        if !clashing.is_empty() {
+            let span = m.key_span(clashing[0]).unwrap_or(&node.span);
+            field(Err(ConfigError::new(
+                Some(span),
+                format!(
+                    "`{}` may not be used with `rules` (use `rules:if`, `rules:when`, `rules:start_in`)",
+                    clashing.join("`, `")
+                ),
+            )
+            .key("rules")));
+        }
+    } else {
+        field(read::check_start_in(
+            node,
+            "start_in",
+            Some(j.when),
+            j.start_in,
+        ));
     }
     errors.into_result()?;
     match parallel_node {
@@ -240,7 +299,7 @@ fn read_key<'a>(
         "before_script" => j.before_script = read::string_list(value, key)?,
         "script" => j.script = read::string_list(value, key)?,
         "after_script" => j.after_script = read::string_list(value, key)?,
-        "variables" => j.variables = read::variables(value, key)?,
+        "variables" => j.variables = read::variables(value, key, read::JOB_VARIABLE_KEYS)?,
         "inherit" => {
             let im = read::map(value, key)?;
             read::check_keys(im, value, key, &["default", "variables"])?;
@@ -257,7 +316,7 @@ fn read_key<'a>(
                 };
             }
         }
-        "rules" => j.rules = Some(read::rules(value, key, JOB_WHEN)?),
+        "rules" => j.rules = Some(read::rules(value, key, RULE_WHEN)?),
         "only" => j.only = Some(only_except(value, key)?),
         "except" => j.except = Some(only_except(value, key)?),
         "when" => j.when = read::when(value, key, JOB_WHEN)?,
@@ -327,8 +386,20 @@ fn read_key<'a>(
         "environment" => {
             j.environment = match &value.value {
                 Value::Scalar { text, .. } => Some(text.clone()),
-                Value::Map(em) => em.get("name").and_then(|n| n.as_scalar()).map(String::from),
-                _ => None,
+                Value::Map(em) => em
+                    .get("name")
+                    .map(|n| read::string(n, "environment:name"))
+                    .transpose()?,
+                _ => {
+                    return Err(err(
+                        value,
+                        key,
+                        format!(
+                            "`environment:` is a name or a map with `name:`, found {}",
+                            value.kind()
+                        ),
+                    ));
+                }
             }
         }
         "run" => {
@@ -469,7 +540,7 @@ fn services(node: &Node) -> R<Vec<Service>> {
                         .transpose()?,
                     variables: m
                         .get("variables")
-                        .map(|v| read::variables(v, "services:variables"))
+                        .map(|v| read::variables(v, "services:variables", read::JOB_VARIABLE_KEYS))
                         .transpose()?
                         .unwrap_or_default(),
                     platform: m

@@ -7,17 +7,24 @@ use std::time::Duration;
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::pipeline::merge::deep_merge;
-use crate::pipeline::model::{Rule, Variable, When};
+use crate::pipeline::model::{Rule, When};
 use crate::pipeline::read;
 use crate::yaml::{self, Map, Node, Span, Value};
 
 /// GitLab's limit on the number of included files.
 const MAX_INCLUDES: usize = 150;
 
-/// Decides whether an include with `rules:` is included. `globals` are the global variables of the
-/// files read so far, which GitLab lets include rules read.
-pub trait IncludeRules {
-    fn included(&self, rules: &[Rule], globals: &[Variable]) -> Result<bool, ConfigError>;
+/// What includes may look at: predefined and pipeline-level (project, command-line) variables
+/// only, since GitLab evaluates includes before the YAML's own `variables:` exist ("You cannot use
+/// variables defined in jobs, or in a global `variables` section",
+/// docs.gitlab.com/ci/yaml/includes/#use-variables-with-include).
+pub trait IncludeContext {
+    /// Whether an include with `rules:` is included.
+    fn included(&self, rules: &[Rule]) -> Result<bool, ConfigError>;
+    /// Expands the variables of an include's path or URL.
+    fn expand(&self, text: &str) -> String {
+        text.to_string()
+    }
 }
 
 /// Where the root file comes from.
@@ -40,14 +47,13 @@ pub struct Loaded {
 pub fn load(
     project_dir: &Path,
     source: &Source,
-    rules: &dyn IncludeRules,
+    context: &dyn IncludeContext,
 ) -> Result<Loaded, ConfigErrors> {
     let mut loader = Loader {
         project_dir,
-        rules,
+        context,
         files: Vec::new(),
         stack: Vec::new(),
-        globals: Vec::new(),
     };
     let (display, text) = match source {
         Source::File(path) => {
@@ -82,11 +88,10 @@ fn display_path(project_dir: &Path, path: &Path) -> String {
 
 struct Loader<'a> {
     project_dir: &'a Path,
-    rules: &'a dyn IncludeRules,
+    context: &'a dyn IncludeContext,
     files: Vec<String>,
     /// The include chain, to report cycles.
     stack: Vec<String>,
-    globals: Vec<Variable>,
 }
 
 impl Loader<'_> {
@@ -138,11 +143,6 @@ impl Loader<'_> {
             )
             .into());
         }
-        if let Some(vars) = map.get("variables") {
-            if let Ok(v) = read::variables(vars, "variables") {
-                self.globals.extend(v);
-            }
-        }
         let Some(include) = map.remove("include") else {
             return Ok(map);
         };
@@ -182,12 +182,14 @@ impl Loader<'_> {
                 .into()
         };
         let target = match &entry.value {
-            Value::Scalar { text, .. }
-                if text.starts_with("https://") || text.starts_with("http://") =>
-            {
-                Target::Remote(text.clone())
+            Value::Scalar { text, .. } => {
+                let text = self.context.expand(text);
+                if text.starts_with("https://") || text.starts_with("http://") {
+                    Target::Remote(text)
+                } else {
+                    Target::Local(text)
+                }
             }
-            Value::Scalar { text, .. } => Target::Local(text.clone()),
             Value::Map(m) => {
                 read::check_keys(
                     m,
@@ -209,7 +211,7 @@ impl Loader<'_> {
                 )?;
                 if let Some(rules) = m.get("rules") {
                     let rules = read::rules(rules, "include:rules", &[When::Always, When::Never])?;
-                    if !self.rules.included(&rules, &self.globals)? {
+                    if !self.context.included(&rules)? {
                         return Ok(Vec::new());
                     }
                 }
@@ -219,9 +221,9 @@ impl Loader<'_> {
                     ));
                 }
                 if let Some(n) = m.get("local") {
-                    Target::Local(read::string(n, "include:local")?)
+                    Target::Local(self.context.expand(&read::string(n, "include:local")?))
                 } else if let Some(n) = m.get("remote") {
-                    Target::Remote(read::string(n, "include:remote")?)
+                    Target::Remote(self.context.expand(&read::string(n, "include:remote")?))
                 } else if m.contains_key("template") {
                     return Err(e("`include:template` is not supported: GitLab's templates live on gitlab.com, and tezos-ci-local works offline. \
 Copy the template into the repository and include it with `include: local: path/to/template.yml`".into()));

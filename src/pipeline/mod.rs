@@ -11,16 +11,30 @@ pub mod resolve;
 use std::path::Path;
 
 use crate::error::ConfigErrors;
-pub use load::{IncludeRules, Source};
+pub use load::{IncludeContext, Source};
 pub use model::Pipeline;
 
 /// Loads, resolves and builds the pipeline: every problem found is returned, not just the first.
 pub fn load_pipeline(
     project_dir: &Path,
     source: &Source,
-    rules: &dyn IncludeRules,
+    context: &dyn IncludeContext,
 ) -> Result<Pipeline, ConfigErrors> {
-    let loaded = load::load(project_dir, source, rules)?;
-    let resolved = resolve::resolve(loaded.root)?;
-    build::build(resolved, loaded.files)
+    let loaded = load::load(project_dir, source, context)?;
+    let (resolved, mut errors) = resolve::resolve(loaded.root);
+    if errors.is_empty() {
+        return build::build(resolved, loaded.files).map_err(|mut e| {
+            e.sort_by_position();
+            e
+        });
+    }
+    // Build what resolved, to report its problems too, unless nothing did (then building would
+    // only add "no visible job").
+    if !resolved.jobs.is_empty() {
+        if let Err(e) = build::build(resolved, loaded.files) {
+            errors.0.extend(e.0);
+        }
+    }
+    errors.sort_by_position();
+    Err(errors)
 }

@@ -192,7 +192,8 @@ pub struct Need {
     pub optional: bool,
     /// `needs:parallel:matrix`: which matrix instances of `job` are needed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<Vec<BTreeMap<String, String>>>,
+    /// Each combination in the order written, which is how GitLab names the instance.
+    pub matrix: Option<Vec<Vec<(String, String)>>>,
     /// Needs from another pipeline or project cannot be met locally; they are kept to be reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external: Option<String>,

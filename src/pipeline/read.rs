@@ -1,7 +1,6 @@
 //! Reading typed values out of YAML nodes, with errors that name the key and the line. Shared by
 //! the loader (include rules) and the model builder (everything else).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -106,8 +105,17 @@ pub fn check_keys(m: &Map, node: &Node, key: &str, known: &[&str]) -> R<()> {
     }
 }
 
-/// `variables:` in any of GitLab's forms: `NAME: value` or `NAME: {value, description, expand, options}`.
-pub fn variables(node: &Node, key: &str) -> R<Vec<Variable>> {
+/// What a variable written as a map may hold, by where it is written. GitLab's root `variables`
+/// take `value`, `description`, `expand`, `options`; job ones `value` and `expand` ("You can only
+/// use [description] with default variables, not job variables", and `expand` "can't be used
+/// with rules:variables or workflow:rules:variables", docs.gitlab.com/ci/yaml/#variables).
+pub const GLOBAL_VARIABLE_KEYS: &[&str] = &["value", "description", "expand", "options"];
+pub const JOB_VARIABLE_KEYS: &[&str] = &["value", "expand"];
+pub const RULE_VARIABLE_KEYS: &[&str] = &["value"];
+
+/// `variables:` in any of GitLab's forms: `NAME: value` or `NAME: {value, ...}` with the map keys
+/// that `allowed` lists for this place.
+pub fn variables(node: &Node, key: &str, allowed: &[&str]) -> R<Vec<Variable>> {
     if node.is_null() {
         return Ok(Vec::new());
     }
@@ -119,12 +127,7 @@ pub fn variables(node: &Node, key: &str) -> R<Vec<Variable>> {
             Value::Null => Variable::new(name, ""),
             Value::Scalar { text, .. } => Variable::new(name, text.clone()),
             Value::Map(vm) => {
-                check_keys(
-                    vm,
-                    value,
-                    &var_key,
-                    &["value", "description", "expand", "options"],
-                )?;
+                check_keys(vm, value, &var_key, allowed)?;
                 let mut v = Variable::new(
                     name,
                     match vm.get("value") {
@@ -263,12 +266,7 @@ pub fn need(node: &Node, key: &str) -> R<Need> {
                     .get("matrix")
                     .ok_or_else(|| err(p, key, "`needs:parallel` takes a `matrix:`"))?;
                 let combos = matrix_entries(matrix, &format!("{key}:parallel:matrix"))?;
-                need.matrix = Some(
-                    combos
-                        .into_iter()
-                        .map(|c| c.into_iter().collect::<BTreeMap<_, _>>())
-                        .collect(),
-                );
+                need.matrix = Some(combos);
             }
         }
         _ => {
@@ -394,8 +392,19 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
         .collect()
 }
 
+/// GitLab's limit on `start_in`.
+pub const MAX_START_IN: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
     let m = map(node, key)?;
+    if m.is_empty() {
+        // Entry::Rules::Rule: "config can't be blank".
+        return Err(err(
+            node,
+            key,
+            "a rule is empty; give it `if`, `changes`, `exists` or `when`",
+        ));
+    }
     check_keys(m, node, key, RULE_KEYS)?;
     let mut r = Rule {
         span: node.span.clone(),
@@ -454,12 +463,34 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
         r.allow_failure = Some(boolean(n, &format!("{key}:allow_failure"))?);
     }
     if let Some(n) = m.get("variables") {
-        r.variables = variables(n, &format!("{key}:variables"))?;
+        r.variables = variables(n, &format!("{key}:variables"), RULE_VARIABLE_KEYS)?;
     }
     if let Some(n) = m.get("needs") {
         r.needs = Some(needs(n, &format!("{key}:needs"))?);
     }
+    // Job rules only: GitLab ignores `start_in` in workflow rules (docs.gitlab.com/ci/yaml/#workflowrules).
+    if allowed_when.contains(&When::Delayed) {
+        check_start_in(node, &format!("{key}:start_in"), r.when, r.start_in)?;
+    }
     Ok(r)
+}
+
+/// `start_in` goes with `when: delayed`, and is at most a week (GitLab's Entry::Rules::Rule and
+/// Entry::Job; docs.gitlab.com/ci/yaml/#when).
+pub fn check_start_in(
+    node: &Node,
+    key: &str,
+    when: Option<When>,
+    start_in: Option<Duration>,
+) -> R<()> {
+    match (when == Some(When::Delayed), start_in) {
+        (true, None) => Err(err(node, key, "`when: delayed` needs a `start_in`")),
+        (false, Some(_)) => Err(err(node, key, "`start_in` goes with `when: delayed` only")),
+        (true, Some(d)) if d > MAX_START_IN => {
+            Err(err(node, key, "`start_in` is at most one week"))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! From the merged top-level map to one map per job: `!reference` tags, then `extends`, then
 //! `default:` (with `inherit:`), in the order GitLab applies them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::pipeline::merge::deep_merge;
@@ -51,9 +51,10 @@ pub struct Resolved {
     pub jobs: Vec<(String, Node)>,
 }
 
-pub fn resolve(root: Map) -> Result<Resolved, ConfigErrors> {
-    let root = resolve_references(root)?;
-    let mut errors = ConfigErrors::default();
+/// Resolves what can be: a job whose `!reference` or `extends` fails is left out of the result
+/// and its error recorded, so that the other jobs are still built and every problem reported.
+pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
+    let (root, mut errors, broken) = resolve_references(root);
     let mut globals = Map::new();
     let mut jobs: Vec<(String, Node, Span)> = Vec::new();
     for (key, node, span) in root.into_entries() {
@@ -66,7 +67,7 @@ pub fn resolve(root: Map) -> Result<Resolved, ConfigErrors> {
     let templates: HashMap<&str, &Node> = jobs.iter().map(|(k, n, _)| (k.as_str(), n)).collect();
     let mut extended: HashMap<String, Node> = HashMap::new();
     for (name, node, span) in &jobs {
-        if name.starts_with('.') {
+        if name.starts_with('.') || broken.contains(name) {
             continue;
         }
         if node.as_map().is_none() {
@@ -80,30 +81,31 @@ pub fn resolve(root: Map) -> Result<Resolved, ConfigErrors> {
             continue;
         }
         let mut chain = Vec::new();
-        match extend(name, &templates, &mut extended, &mut chain) {
-            Ok(_) => {}
-            Err(e) => errors.push(e),
+        if let Err(Some(e)) = extend(name, &templates, &broken, &mut extended, &mut chain) {
+            errors.push(e);
         }
     }
-    errors.into_result()?;
 
-    let mut errors = ConfigErrors::default();
-    let defaults = default_map(&globals)?;
+    let defaults = default_map(&globals).unwrap_or_else(|e| {
+        errors.0.extend(e.0);
+        Map::new()
+    });
     let mut out = Vec::new();
     for (name, _, _) in &jobs {
         if name.starts_with('.') {
             continue;
         }
-        let mut node = extended
-            .remove(name)
-            .expect("every visible job was extended");
+        // Jobs that could not be extended were reported above.
+        let Some(mut node) = extended.remove(name) else {
+            continue;
+        };
         if let Err(e) = apply_defaults(name, &mut node, &defaults) {
             errors.push(e);
+            continue;
         }
         out.push((name.clone(), node));
     }
-    errors.into_result()?;
-    Ok(Resolved { globals, jobs: out })
+    (Resolved { globals, jobs: out }, errors)
 }
 
 /// `default:` merged with the legacy global keywords (`image:` at the top level and so on).
@@ -158,7 +160,8 @@ fn apply_defaults(name: &str, node: &mut Node, defaults: &Map) -> Result<(), Con
                 continue;
             }
         }
-        if !job.contains_key(key) {
+        // A keyword set to `null` is unspecified for GitLab, so the default fills it.
+        if job.get(key).is_none_or(Node::is_null) {
             job.insert(key.to_string(), value.clone(), span.clone());
         }
     }
@@ -166,67 +169,82 @@ fn apply_defaults(name: &str, node: &mut Node, defaults: &Map) -> Result<(), Con
 }
 
 /// Resolves `extends` for `name`, memoised in `done`. `chain` is the path so far, for cycles.
+/// `Err(None)`: a parent's `!reference` failed, which is reported already.
 fn extend(
     name: &str,
     templates: &HashMap<&str, &Node>,
+    broken: &HashSet<String>,
     done: &mut HashMap<String, Node>,
     chain: &mut Vec<String>,
-) -> Result<Node, ConfigError> {
+) -> Result<Node, Option<ConfigError>> {
     if let Some(n) = done.get(name) {
         return Ok(n.clone());
+    }
+    if broken.contains(name) {
+        return Err(None);
     }
     let node = templates[name];
     if chain.iter().any(|c| c == name) {
         chain.push(name.to_string());
-        return Err(ConfigError::new(
-            Some(&node.span),
-            format!("`extends` cycle: {}", chain.join(" -> ")),
-        )
-        .job(&chain[0])
-        .key("extends"));
+        return Err(Some(
+            ConfigError::new(
+                Some(&node.span),
+                format!("`extends` cycle: {}", chain.join(" -> ")),
+            )
+            .job(&chain[0])
+            .key("extends"),
+        ));
     }
     if chain.len() >= MAX_EXTENDS_DEPTH {
-        return Err(ConfigError::new(
-            Some(&node.span),
-            format!("`extends` nests more than {MAX_EXTENDS_DEPTH} levels"),
-        )
-        .job(&chain[0])
-        .key("extends"));
+        return Err(Some(
+            ConfigError::new(
+                Some(&node.span),
+                format!("`extends` nests more than {MAX_EXTENDS_DEPTH} levels"),
+            )
+            .job(&chain[0])
+            .key("extends"),
+        ));
     }
     let Some(map) = node.as_map() else {
-        return Err(ConfigError::new(
-            Some(&node.span),
-            format!("`{name}` is extended but is not a map"),
-        )
-        .key("extends"));
+        return Err(Some(
+            ConfigError::new(
+                Some(&node.span),
+                format!("`{name}` is extended but is not a map"),
+            )
+            .key("extends"),
+        ));
     };
     let mut own = map.clone();
     let Some(ext) = own.remove("extends") else {
         done.insert(name.to_string(), node.clone());
         return Ok(node.clone());
     };
-    let parents = read::string_list(&ext, "extends").map_err(|e| e.job(name))?;
+    let parents = read::string_list(&ext, "extends").map_err(|e| Some(e.job(name)))?;
     chain.push(name.to_string());
     let mut merged = Map::new();
     for parent in &parents {
         if !templates.contains_key(parent.as_str()) {
             chain.pop();
-            return Err(ConfigError::new(
-                Some(&ext.span),
-                format!("unknown job or template `{parent}` in `extends`"),
-            )
-            .job(name)
-            .key("extends"));
+            return Err(Some(
+                ConfigError::new(
+                    Some(&ext.span),
+                    format!("unknown job or template `{parent}` in `extends`"),
+                )
+                .job(name)
+                .key("extends"),
+            ));
         }
-        let resolved = extend(parent, templates, done, chain)?;
+        let resolved = extend(parent, templates, broken, done, chain)?;
         let Value::Map(pm) = resolved.value else {
             chain.pop();
-            return Err(ConfigError::new(
-                Some(&resolved.span),
-                format!("`{parent}` is extended but is not a map"),
-            )
-            .job(name)
-            .key("extends"));
+            return Err(Some(
+                ConfigError::new(
+                    Some(&resolved.span),
+                    format!("`{parent}` is extended but is not a map"),
+                )
+                .job(name)
+                .key("extends"),
+            ));
         };
         deep_merge(&mut merged, pm);
     }
@@ -239,24 +257,31 @@ fn extend(
 
 /// Replaces every `!reference [job, key, ...]` with what it points at, looked up in the merged
 /// document (before `extends`, as GitLab does). In a list, a reference to a list splices it in.
-fn resolve_references(root: Map) -> Result<Map, ConfigErrors> {
+///
+/// Returns the document, the errors, and the top-level keys whose references failed: a failed job
+/// or template stays in the document (so that `extends` of it is not "unknown") but is skipped
+/// later; a failed global keyword is dropped.
+fn resolve_references(root: Map) -> (Map, ConfigErrors, HashSet<String>) {
     let lookup = root.clone();
     let mut errors = ConfigErrors::default();
+    let mut broken = HashSet::new();
     let mut out = Map::new();
     for (key, mut node, span) in root.into_entries() {
         if let Err(e) = substitute(&mut node, &lookup, 0) {
-            errors.push(
-                if key.starts_with('.') || GLOBAL_KEYWORDS.contains(&key.as_str()) {
-                    e
-                } else {
-                    e.job(&key)
-                },
-            );
+            let global = GLOBAL_KEYWORDS.contains(&key.as_str());
+            errors.push(if key.starts_with('.') || global {
+                e
+            } else {
+                e.job(&key)
+            });
+            if global {
+                continue;
+            }
+            broken.insert(key.clone());
         }
         out.insert(key, node, span);
     }
-    errors.into_result()?;
-    Ok(out)
+    (out, errors, broken)
 }
 
 fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigError> {
@@ -317,7 +342,8 @@ mod tests {
 
     fn resolved(text: &str) -> Result<Resolved, ConfigErrors> {
         let root = parse_str(text, Arc::new(PathBuf::from("t.yml"))).unwrap();
-        resolve(root.as_map().unwrap().clone())
+        let (resolved, errors) = resolve(root.as_map().unwrap().clone());
+        errors.into_result().map(|()| resolved)
     }
 
     fn job<'a>(r: &'a Resolved, name: &str) -> &'a Map {
@@ -405,6 +431,24 @@ mod tests {
             e.0[0].message.contains("points at nothing"),
             "a reference does not see extends: {e}"
         );
+    }
+
+    #[test]
+    fn a_failure_leaves_the_other_jobs_resolved_and_is_reported_once() {
+        let root = parse_str(
+            ".t:\n  script: !reference [.nope, script]\na:\n  extends: .t\nb:\n  extends: .missing\nc:\n  script: [ok]\n",
+            Arc::new(PathBuf::from("t.yml")),
+        )
+        .unwrap();
+        let (r, errors) = resolve(root.as_map().unwrap().clone());
+        let names: Vec<&str> = r.jobs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["c"]);
+        assert_eq!(errors.0.len(), 2, "{errors}");
+        assert!(
+            errors.0[0].message.contains("points at nothing"),
+            "{errors}"
+        );
+        assert!(errors.0[1].message.contains(".missing"), "{errors}");
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub struct JobGraph {
 
 impl JobGraph {
     pub fn build(plan: &Plan) -> Result<JobGraph, ConfigErrors> {
+        let graph = JobGraph::edges(plan)?;
+        graph.check_cycles(plan)?;
+        Ok(graph)
+    }
+
+    /// The edges, with unknown needs and bad dependencies reported, but not cycles.
+    fn edges(plan: &Plan) -> Result<JobGraph, ConfigErrors> {
         let stage_of = |i: usize| {
             plan.stages
                 .iter()
@@ -90,13 +97,11 @@ impl JobGraph {
             }
         }
         errors.into_result()?;
-        let graph = JobGraph {
+        Ok(JobGraph {
             deps,
             artifacts_from,
             uses_needs,
-        };
-        graph.check_cycles(plan)?;
-        Ok(graph)
+        })
     }
 
     fn check_cycles(&self, plan: &Plan) -> Result<(), ConfigErrors> {
@@ -189,21 +194,10 @@ fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigErr
         // Artifacts of other pipelines or projects cannot be fetched locally: the need is ignored.
         return Err(None);
     }
-    let mut targets = instances(plan, &need.job);
     if let Some(matrix) = &need.matrix {
-        targets.retain(|&t| {
-            let m = &plan.jobs[t]
-                .job
-                .parallel
-                .as_ref()
-                .expect("instances are parallel")
-                .matrix;
-            matrix.iter().any(|want| {
-                want.iter()
-                    .all(|(k, v)| m.iter().any(|(mk, mv)| mk == k && mv == v))
-            })
-        });
+        return resolve_matrix_need(plan, need, matrix);
     }
+    let targets = instances(plan, &need.job);
     if !targets.is_empty() {
         return Ok(targets);
     }
@@ -219,20 +213,55 @@ fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigErr
             "needs `{}`, which is not in this pipeline (its rules exclude it); mark the need `optional: true` or fix the rules",
             need.job
         )
-    } else if need.matrix.is_some() {
-        format!(
-            "needs `{}` with a `parallel:matrix` that matches none of its instances",
-            need.job
-        )
     } else {
         format!("needs `{}`, which is not a job of this pipeline", need.job)
     };
     Err(Some(ConfigError::new(Some(&need.span), message)))
 }
 
+/// `needs:parallel:matrix`: GitLab turns each combination into the instance's name, `job: [v1,
+/// v2]`, with the values in the order written, and needs that job; so the values must follow the
+/// needed job's matrix order (docs.gitlab.com/ci/yaml/#needsparallelmatrix).
+fn resolve_matrix_need(
+    plan: &Plan,
+    need: &Need,
+    matrix: &[Vec<(String, String)>],
+) -> Result<Vec<usize>, Option<ConfigError>> {
+    let mut targets = Vec::new();
+    for combo in matrix {
+        let values: Vec<&str> = combo.iter().map(|(_, v)| v.as_str()).collect();
+        let name = format!("{}: [{}]", need.job, values.join(", "));
+        if let Some(i) = plan.index_of(&name) {
+            targets.push(i);
+            continue;
+        }
+        if need.optional {
+            continue;
+        }
+        let message = if plan.excluded.iter().any(|e| e.name == name) {
+            format!(
+                "needs `{name}`, which is not in this pipeline (its rules exclude it); mark the need `optional: true` or fix the rules"
+            )
+        } else {
+            format!(
+                "needs `{name}`, which is not a job of this pipeline (`needs:parallel:matrix` names an instance by its values, in the order of `{}`'s matrix)",
+                need.job
+            )
+        };
+        return Err(Some(ConfigError::new(Some(&need.span), message)));
+    }
+    if targets.is_empty() {
+        Err(None)
+    } else {
+        Ok(targets)
+    }
+}
+
 /// Needs are checked when the plan is made, so `list` and `validate` report them.
 pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
-    let graph = JobGraph::build(plan)?;
+    // Needs on later stages first: with stage ordering they also make cycles, and the stage is
+    // the clearer message.
+    let graph = JobGraph::edges(plan)?;
     let stage_of = |i: usize| {
         plan.stages
             .iter()
@@ -261,5 +290,6 @@ pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
             }
         }
     }
-    errors.into_result()
+    errors.into_result()?;
+    graph.check_cycles(plan)
 }

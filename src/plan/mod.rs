@@ -103,6 +103,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         ref_name: input.checkout.ref_name(),
         is_tag: input.checkout.tag.is_some(),
         is_merge_request: input.origin.source == "merge_request_event",
+        project_path: project_path(input),
     };
 
     // Workflow rules see predefined, global and user variables.
@@ -159,7 +160,14 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
             vars.set(&v.name, &v.value, v.expand);
         }
         let vars = with_user(&vars, input.user_vars);
-        plan.name = Some(expand(name, &|n| vars.get(n).map(String::from)));
+        // "Any leading or trailing spaces in the name are removed", and an empty name is no name
+        // (docs.gitlab.com/ci/yaml/#workflowname); jobs see it as CI_PIPELINE_NAME.
+        let expanded = expand(name, &|n| vars.get(n).map(String::from));
+        let trimmed = expanded.trim();
+        if !trimmed.is_empty() {
+            base.set("CI_PIPELINE_NAME", trimmed, false);
+            plan.name = Some(trimmed.to_string());
+        }
     }
     if plan.workflow_excluded.is_some() {
         return Ok(plan);
@@ -174,8 +182,49 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         }
     }
     errors.into_result()?;
+    // "If a pipeline contains only jobs in the .pre or .post stages, it does not run"
+    // (docs.gitlab.com/ci/yaml/#stage-pre).
+    if !plan.jobs.is_empty()
+        && plan
+            .jobs
+            .iter()
+            .all(|j| j.job.stage == ".pre" || j.job.stage == ".post")
+    {
+        let why =
+            "it would hold only `.pre` and `.post` jobs, and GitLab does not run such a pipeline";
+        for j in std::mem::take(&mut plan.jobs) {
+            plan.excluded.push(ExcludedJob {
+                name: j.job.name,
+                stage: j.job.stage,
+                reason: why.to_string(),
+                rules: j.rules,
+            });
+        }
+        plan.workflow_excluded = Some(why.to_string());
+        return Ok(plan);
+    }
     graph::check_needs(&plan)?;
     Ok(plan)
+}
+
+/// `namespace/project` as the pipeline sees it: the checkout's, unless the user set
+/// `CI_PROJECT_PATH`, `CI_PROJECT_NAMESPACE` or `CI_PROJECT_NAME`.
+fn project_path(input: &PlanInput) -> String {
+    let user = |name: &str| {
+        input
+            .user_vars
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    user("CI_PROJECT_PATH").unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            user("CI_PROJECT_NAMESPACE").unwrap_or_else(|| input.checkout.namespace.clone()),
+            user("CI_PROJECT_NAME").unwrap_or_else(|| input.checkout.name.clone())
+        )
+    })
 }
 
 fn with_user(vars: &VarSet, user: &[(String, String)]) -> VarSet {
@@ -261,11 +310,15 @@ fn plan_job(
             )));
         }
         start_in = rule.start_in.or(start_in);
-        // A manual job is allowed to fail by default, but not when `when: manual` comes from rules.
+        // The rule's `allow_failure` wins; else the job's own. GitLab's default for that is
+        // "is the job's own `when` manual" (Entry::Job#ignored?), so a job written `when: manual`
+        // is allowed to fail, while `when: manual` coming from rules is not
+        // (docs.gitlab.com/ci/yaml/#allow_failure).
         allow_failure = match rule.allow_failure {
             Some(true) => AllowFailure::Yes,
             Some(false) => AllowFailure::No,
             None if job.allow_failure_set => job.allow_failure.clone(),
+            None if job.when == When::Manual => AllowFailure::Yes,
             None => AllowFailure::No,
         };
         for v in &rule.variables {
@@ -284,8 +337,15 @@ fn plan_job(
             changes: input.changes,
             files: input.files,
         };
-        let (ok, why) = evaluate_only_except(job.only.as_ref(), job.except.as_ref(), refs, &facts)
-            .map_err(|m| ConfigError::new(Some(&job.span), m).key("only"))?;
+        let default_only = p.workflow.rules.is_none();
+        let (ok, why) = evaluate_only_except(
+            job.only.as_ref(),
+            job.except.as_ref(),
+            default_only,
+            refs,
+            &facts,
+        )
+        .map_err(|m| ConfigError::new(Some(&job.span), m).key("only"))?;
         if !ok {
             return Ok(Err(excluded(why, None)));
         }
@@ -298,7 +358,11 @@ fn plan_job(
         reason = if job.only.is_some() || job.except.is_some() {
             why
         } else {
-            "no rules: runs on branches and tags".into()
+            if default_only {
+                "no rules: runs on branches and tags".into()
+            } else {
+                "no rules, and `workflow:rules` created the pipeline".into()
+            }
         };
     }
     if when == When::Delayed && start_in.is_none() {

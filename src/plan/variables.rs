@@ -64,6 +64,12 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     expand_with(text, lookup, 10, false)
 }
 
+/// Expands `$NAME` and `${NAME}` in `text`, keeping references to unknown names as written (the
+/// rule for `rules:changes` and `rules:exists` paths, where `$` may be part of a file name).
+pub fn expand_keeping_unknown(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    expand_with(text, lookup, 10, true).replace("$$", "$")
+}
+
 fn expand_with(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -146,6 +152,18 @@ mod tests {
         assert_eq!(e["X"], "high");
         assert_eq!(e["Y"], "high and $NOPE and $HOME");
         assert_eq!(e["RAW"], "$X");
+    }
+
+    #[test]
+    fn paths_keep_unknown_references() {
+        let vars: HashMap<&str, &str> = [("DIR", "path/to"), ("SUB", "$DIR/sub")].into();
+        let look = |n: &str| vars.get(n).map(|s| s.to_string());
+        assert_eq!(
+            expand_keeping_unknown("$SUB/**/*", &look),
+            "path/to/sub/**/*"
+        );
+        assert_eq!(expand_keeping_unknown("a/$NOPE/b", &look), "a/$NOPE/b");
+        assert_eq!(expand_keeping_unknown("${DIR}x", &look), "path/tox");
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct RefFacts {
     pub ref_name: String,
     pub is_tag: bool,
     pub is_merge_request: bool,
+    /// `namespace/project`, for `ref@namespace/project` entries.
+    pub project_path: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -119,10 +121,13 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
         }
         if matched {
             if let Some(changes) = &rule.changes {
-                let (result, detail) =
-                    check_changes(&changes.paths, changes.compare_to.as_deref(), facts).map_err(
-                        |m| ConfigError::new(Some(&rule.span), m).key(format!("{key}:changes")),
-                    )?;
+                // Paths and `compare_to` may hold variables (docs.gitlab.com/ci/yaml/#ruleschanges).
+                let paths = expand_paths(&changes.paths, facts);
+                let compare_to = changes.compare_to.as_deref().map(|c| expand_path(c, facts));
+                let (result, detail) = check_changes(&paths, compare_to.as_deref(), facts)
+                    .map_err(|m| {
+                        ConfigError::new(Some(&rule.span), m).key(format!("{key}:changes"))
+                    })?;
                 clauses.push(ClauseCheck {
                     clause: format!("changes: {}", changes.paths.join(", ")),
                     result,
@@ -133,7 +138,8 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
         }
         if matched {
             if let Some(exists) = &rule.exists {
-                let (result, detail) = check_exists(exists, facts).map_err(|m| {
+                let paths = expand_paths(exists, facts);
+                let (result, detail) = check_exists(&paths, facts).map_err(|m| {
                     ConfigError::new(Some(&rule.span), m).key(format!("{key}:exists"))
                 })?;
                 clauses.push(ClauseCheck {
@@ -157,8 +163,19 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
     Ok(eval)
 }
 
+/// Expands variables in a `changes:`/`exists:` path. "If the `$VAR` variable exists, its value is
+/// used. If it does not exist, the `$` is interpreted as being part of a path"
+/// (docs.gitlab.com/ci/yaml/#ruleschanges).
+fn expand_path(path: &str, facts: &Facts) -> String {
+    crate::plan::variables::expand_keeping_unknown(path, facts.vars)
+}
+
+fn expand_paths(paths: &[String], facts: &Facts) -> Vec<String> {
+    paths.iter().map(|p| expand_path(p, facts)).collect()
+}
+
 fn patterns(paths: &[String]) -> Result<Vec<PathPattern>, String> {
-    paths.iter().map(|p| PathPattern::new(p)).collect()
+    paths.iter().map(|p| PathPattern::cached(p)).collect()
 }
 
 fn check_changes(
@@ -190,20 +207,27 @@ fn check_exists(paths: &[String], facts: &Facts) -> Result<(bool, String), Strin
     }
 }
 
-/// Legacy `only`/`except`. With neither (and no `rules`), GitLab applies `only: [branches, tags]`.
-/// Within a key any entry may match; across keys all must (for `only` to include, and for
-/// `except` to exclude).
+/// Legacy `only`/`except`. Without `only` (and without `rules`), GitLab applies
+/// `only: [branches, tags]` -- unless the pipeline has `workflow:rules` (`default_only` false):
+/// then GitLab drops that default (Entry::Processable#compose!). Within a key any entry may match;
+/// across keys all must (for `only` to include, and for `except` to exclude).
 pub fn evaluate_only_except(
     only: Option<&OnlyExcept>,
     except: Option<&OnlyExcept>,
+    default_only: bool,
     refs: &RefFacts,
     facts: &Facts,
 ) -> Result<(bool, String), String> {
-    let default_only = OnlyExcept {
+    let branches_and_tags = OnlyExcept {
         refs: vec!["branches".into(), "tags".into()],
         ..OnlyExcept::default()
     };
-    let only = only.unwrap_or(&default_only);
+    let nothing = OnlyExcept::default();
+    let (only, default_only) = match only {
+        Some(o) => (o, &branches_and_tags),
+        None if default_only => (&branches_and_tags, &branches_and_tags),
+        None => (&nothing, &nothing),
+    };
     let only_refs =
         if only.refs.is_empty() && (only.variables.is_empty() && only.changes.is_empty()) {
             &default_only.refs
@@ -270,18 +294,28 @@ fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
         "external" => refs.source == "external",
         "external_pull_requests" => refs.source == "external_pull_request_event",
         "chat" => refs.source == "chat",
-        pat if pat.len() > 2 && pat.starts_with('/') && pat.rfind('/').is_some_and(|i| i > 0) => {
-            let end = pat.rfind('/').expect("checked");
-            let flags = &pat[end + 1..];
-            let body = &pat[1..end];
-            let re = if flags.contains('i') {
-                format!("(?i){body}")
-            } else {
-                body.to_string()
+        entry => {
+            // `ref@namespace/project` holds only in that project: "The @ symbol denotes the
+            // beginning of a ref's repository path", which "is always matched literally"
+            // (docs.gitlab.com/ci/jobs/job_rules/#compare-a-variable-to-a-regular-expression).
+            let (pat, project) = match entry.split_once('@') {
+                Some((pat, project)) => (pat, Some(project)),
+                None => (entry, None),
             };
-            regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
+            if project.is_some_and(|p| p != refs.project_path) {
+                return false;
+            }
+            match pat.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
+                Some((body, flags)) if !body.is_empty() => {
+                    let re = if flags.contains('i') {
+                        format!("(?i){body}")
+                    } else {
+                        body.to_string()
+                    };
+                    regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
+                }
+                _ => pat == refs.ref_name,
+            }
         }
-        // `branch@namespace/project` restricts to a project: locally there is only this one.
-        name => name.split('@').next() == Some(refs.ref_name.as_str()),
     })
 }

@@ -2,6 +2,9 @@
 //! GitLab's semantics (Ruby's `File.fnmatch?` with PATHNAME | EXTGLOB | DOTMATCH): `*` stays
 //! within a directory, `**/` crosses any number of them, `{a,b}` alternates, dotfiles match.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use globset::{Glob, GlobBuilder, GlobMatcher};
 
 #[derive(Debug, Clone)]
@@ -22,6 +25,22 @@ impl PathPattern {
             pattern: pattern.to_string(),
             matcher: glob.compile_matcher(),
         })
+    }
+
+    /// As [`PathPattern::new`], compiled once per pattern text: generated pipelines repeat the
+    /// same `changes:` lists in hundreds of jobs, and compiling them dominated `list`.
+    pub fn cached(pattern: &str) -> Result<Self, String> {
+        static CACHE: OnceLock<Mutex<HashMap<String, PathPattern>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(p) = cache.lock().expect("not poisoned").get(pattern) {
+            return Ok(p.clone());
+        }
+        let p = PathPattern::new(pattern)?;
+        cache
+            .lock()
+            .expect("not poisoned")
+            .insert(pattern.to_string(), p.clone());
+        Ok(p)
     }
 
     pub fn is_match(&self, path: &str) -> bool {
