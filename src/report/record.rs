@@ -69,7 +69,6 @@ impl RunRecord {
         &self.jobs
     }
 
-
     /// How many jobs have a result.
     pub fn done(&self) -> usize {
         self.results.len()

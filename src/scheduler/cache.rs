@@ -9,8 +9,9 @@ use std::sync::{Arc, OnceLock};
 use sha2::{Digest, Sha256};
 
 use crate::event::{JobResult, JobStatus};
-use crate::executor::{AttemptStatus, JobOutcome, Workspace};
+use crate::executor::{AttemptStatus, JobOutcome, JobSpec, Workspace};
 use crate::plan::Plan;
+use crate::plan::select::Pick;
 use crate::rules::glob::PathPattern;
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
@@ -98,16 +99,35 @@ impl FileDigests {
     }
 }
 
+/// Where a job's declared inputs come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputsFrom {
+    /// Its entry under `jobs:` in `.tezos-ci-local.yml`.
+    Config,
+    /// The paths of its `rules:changes`.
+    RulesChanges,
+}
+
+/// The files a job says it reads: its key covers only the project files that match them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredInputs {
+    pub patterns: Vec<String>,
+    pub from: InputsFrom,
+}
+
 /// Which files a job's key covers: declared inputs (`.tezos-ci-local.yml`, else the job's
-/// `rules:changes` paths), or the whole project.
-pub fn declared_inputs(plan: &Plan, index: usize, cfg: &ProjectConfig) -> Option<Vec<String>> {
+/// `rules:changes` paths), or the whole project (`None`).
+pub fn declared_inputs(plan: &Plan, index: usize, cfg: &ProjectConfig) -> Option<DeclaredInputs> {
     let job = &plan.jobs[index].job;
     for (pat, inputs) in &cfg.inputs {
         let matches = pat == &job.name
             || pat == &job.base_name
             || PathPattern::new(pat).is_ok_and(|p| p.is_match(&job.name));
         if matches {
-            return Some(inputs.clone());
+            return Some(DeclaredInputs {
+                patterns: inputs.clone(),
+                from: InputsFrom::Config,
+            });
         }
     }
     let changes: Vec<String> = job
@@ -117,31 +137,60 @@ pub fn declared_inputs(plan: &Plan, index: usize, cfg: &ProjectConfig) -> Option
         .filter_map(|r| r.changes.as_ref())
         .flat_map(|c| c.paths.iter().cloned())
         .collect();
-    (!changes.is_empty()).then_some(changes)
+    (!changes.is_empty()).then_some(DeclaredInputs {
+        patterns: changes,
+        from: InputsFrom::RulesChanges,
+    })
 }
 
-pub struct CachingPrepare<'a> {
-    pub inner: SpecFactory<'a>,
-    /// `None` with `--no-cache`.
-    pub cache: Option<ResultCache>,
-    pub rerun: Vec<String>,
-    /// Image name -> image ID, for the images of this run (a key follows the image's content).
+/// The images a run's keys need the IDs of: those of the jobs it runs and of their services.
+pub fn images_of(plan: &Plan, picks: &[Pick], default_image: Option<&str>) -> Vec<String> {
+    plan.jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| picks[*i] == Pick::Run)
+        .flat_map(|(_, j)| {
+            j.image
+                .clone()
+                .into_iter()
+                .chain(j.job.services.iter().map(|s| s.name.clone()))
+        })
+        .chain(default_image.map(String::from))
+        .collect()
+}
+
+/// A job's key and what it covers.
+#[derive(Debug, Clone)]
+pub struct JobKey {
+    /// SHA-256, in hex.
+    pub key: String,
+    /// `None`: every project file.
+    pub inputs: Option<DeclaredInputs>,
+    /// How many project files went into it.
+    pub files: usize,
+}
+
+/// What keys are computed from besides each job's spec. Needs no engine and no run, so that
+/// `explain` computes the same keys as a run (given the same image IDs).
+pub struct KeyContext {
+    /// Image name -> image ID (a key follows the image's content).
     pub image_ids: HashMap<String, String>,
     pub config: ProjectConfig,
     pub files: FileDigests,
-    pub run_dir: &'a RunDir,
-    /// Problems met while storing results (reported at the end; they never fail a job).
-    pub warnings: Vec<String>,
 }
 
-impl CachingPrepare<'_> {
-    /// The job's key: a digest of everything that decides its outcome.
-    pub fn key(&self, index: usize, inputs: &[&Finished]) -> Result<String, String> {
+impl KeyContext {
+    /// The spec a key is computed from: the job's, with an empty workspace (no snapshot is made)
+    /// and without the dotenv variables of the jobs before (outputs: their keys stand for them).
+    pub fn key_spec(
+        factory: &SpecFactory,
+        index: usize,
+        inputs: &[&Finished],
+    ) -> Result<JobSpec, String> {
         let empty = Arc::new(Workspace {
             root: PathBuf::new(),
             files: Vec::new(),
         });
-        // Dotenv variables are outputs of the jobs before; their keys stand for them.
         let no_dotenv: Vec<Finished> = inputs
             .iter()
             .map(|f| Finished {
@@ -150,7 +199,18 @@ impl CachingPrepare<'_> {
             })
             .collect();
         let refs: Vec<&Finished> = no_dotenv.iter().collect();
-        let (spec, _) = self.inner.spec(index, 1, &refs, empty)?;
+        factory.spec(index, 1, &refs, empty).map(|(spec, _)| spec)
+    }
+
+    /// The key of job `index` of `plan`, whose spec is `spec` (from [`KeyContext::key_spec`]) and
+    /// which takes artifacts from `inputs`: a digest of everything that decides its outcome.
+    pub fn key(
+        &self,
+        plan: &Plan,
+        index: usize,
+        spec: &JobSpec,
+        inputs: &[&Finished],
+    ) -> Result<JobKey, String> {
         let mut h = Sha256::new();
         let mut field = |name: &str, value: &str| {
             h.update(name.as_bytes());
@@ -218,26 +278,56 @@ impl CachingPrepare<'_> {
             );
         }
         let digests = self.files.all();
-        match declared_inputs(self.inner.plan, index, &self.config) {
-            Some(patterns) => {
-                let pats: Vec<PathPattern> = patterns
+        let declared = declared_inputs(plan, index, &self.config);
+        let mut files = 0;
+        match &declared {
+            Some(d) => {
+                let pats: Vec<PathPattern> = d
+                    .patterns
                     .iter()
                     .map(|p| PathPattern::new(p))
                     .collect::<Result<_, _>>()?;
-                field("inputs", &patterns.join(","));
-                for (path, d) in digests {
+                field("inputs", &d.patterns.join(","));
+                for (path, digest) in digests {
                     if pats.iter().any(|p| p.is_match(path)) {
-                        field("file", &format!("{path} {d}"));
+                        field("file", &format!("{path} {digest}"));
+                        files += 1;
                     }
                 }
             }
             None => {
-                for (path, d) in digests {
-                    field("file", &format!("{path} {d}"));
+                for (path, digest) in digests {
+                    field("file", &format!("{path} {digest}"));
+                    files += 1;
                 }
             }
         }
-        Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Ok(JobKey {
+            key: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            inputs: declared,
+            files,
+        })
+    }
+}
+
+pub struct CachingPrepare<'a> {
+    pub inner: SpecFactory<'a>,
+    /// `None` with `--no-cache`.
+    pub cache: Option<ResultCache>,
+    pub rerun: Vec<String>,
+    pub keys: KeyContext,
+    pub run_dir: &'a RunDir,
+    /// Problems met while storing results (reported at the end; they never fail a job).
+    pub warnings: Vec<String>,
+}
+
+impl CachingPrepare<'_> {
+    /// The job's key: a digest of everything that decides its outcome.
+    pub fn key(&self, index: usize, inputs: &[&Finished]) -> Result<String, String> {
+        let spec = KeyContext::key_spec(&self.inner, index, inputs)?;
+        self.keys
+            .key(self.inner.plan, index, &spec, inputs)
+            .map(|k| k.key)
     }
 
     fn forced(&self, index: usize) -> bool {

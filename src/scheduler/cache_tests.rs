@@ -1,0 +1,270 @@
+//! The job result cache in front of the dispatcher, with the fake executor and a real cache in
+//! a temporary state directory: what is cached, what runs again, and what a key depends on.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::checkout::{Checkout, PipelineOrigin};
+use crate::event::{JobStatus, RunEvent};
+use crate::executor::fake::FakeExecutor;
+use crate::executor::{AttemptStatus, FailureReason, PullPolicy, Workspace};
+use crate::pipeline::Source;
+use crate::plan::select::{Selection, select};
+use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
+use crate::rules::ChangedFiles;
+use crate::scheduler::cache::{CachingPrepare, FileDigests, KeyContext, ProjectConfig};
+use crate::scheduler::spec::{LazyWorkspace, SpecFactory, SpecSettings};
+use crate::scheduler::{Dispatcher, SchedulerOptions};
+use crate::store::results::{DEFAULT_LIMIT, ResultCache};
+use crate::store::runs::RunDir;
+
+struct NoChanges;
+impl ChangedFiles for NoChanges {
+    fn changed(&self, _: Option<&str>) -> Result<Option<Arc<Vec<String>>>, String> {
+        Ok(None)
+    }
+}
+
+struct AllIncluded;
+impl crate::pipeline::IncludeRules for AllIncluded {
+    fn included(
+        &self,
+        _: &[crate::pipeline::model::Rule],
+        _: &[crate::pipeline::model::Variable],
+    ) -> Result<bool, crate::error::ConfigError> {
+        Ok(true)
+    }
+}
+
+/// The plan of `yaml` for a project in `state/project` (the same name in every run of a test,
+/// as `CI_PROJECT_NAME` and the like are part of keys).
+fn plan(state: &Path, yaml: &str) -> (Plan, JobGraph) {
+    let dir = state.join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let origin = PipelineOrigin::default();
+    let checkout = Checkout::discover(&dir, &origin).unwrap();
+    let pipeline = crate::pipeline::load_pipeline(
+        &dir,
+        &Source::Embedded {
+            name: "t.yml".into(),
+            text: yaml.into(),
+        },
+        &AllIncluded,
+    )
+    .unwrap();
+    let files: Vec<String> = Vec::new();
+    let plan = crate::plan::plan(&PlanInput {
+        pipeline: &pipeline,
+        checkout: &checkout,
+        origin: &origin,
+        changes: &NoChanges,
+        files: &files,
+        user_vars: &[],
+        project_dir_in_job: "/builds/p",
+        platform_map: &PlatformMap::default(),
+    })
+    .unwrap();
+    let graph = JobGraph::build(&plan).unwrap();
+    (plan, graph)
+}
+
+/// One run's options.
+struct Run<'a> {
+    yaml: &'a str,
+    files: &'a [(&'a str, &'a str)],
+    /// Image name -> ID known to the engine.
+    images: &'a [(&'a str, &'a str)],
+    exec: FakeExecutor,
+    rerun: &'a [&'a str],
+    config: ProjectConfig,
+}
+
+impl<'a> Run<'a> {
+    fn new(yaml: &'a str) -> Self {
+        Run {
+            yaml,
+            files: &[("src/main.c", "blob1:100644")],
+            images: &[("busybox", "sha256:b1")],
+            exec: FakeExecutor::default(),
+            rerun: &[],
+            config: ProjectConfig::default(),
+        }
+    }
+}
+
+/// What a run did: each job's status, and the jobs the executor started.
+struct Ran {
+    status: HashMap<String, JobStatus>,
+    started: Vec<String>,
+}
+
+impl Ran {
+    fn status(&self, job: &str) -> JobStatus {
+        *self
+            .status
+            .get(job)
+            .unwrap_or_else(|| panic!("no result for {job}"))
+    }
+}
+
+async fn run(state: &Path, r: Run<'_>) -> Ran {
+    let (plan, graph) = plan(state, r.yaml);
+    let picks = select(&plan, &graph, &Selection::default()).unwrap();
+    let run_dir = RunDir::create(state).unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    let files: BTreeMap<String, String> = r
+        .files
+        .iter()
+        .map(|(p, d)| (p.to_string(), d.to_string()))
+        .collect();
+    let mut prepare = CachingPrepare {
+        inner: SpecFactory {
+            plan: &plan,
+            run_dir: &run_dir,
+            settings: SpecSettings {
+                run_id: run_dir.id.clone(),
+                workspace: LazyWorkspace::ready(Workspace {
+                    root: snapshot.path().to_path_buf(),
+                    files: Vec::new(),
+                }),
+                project_root: snapshot.path().to_path_buf(),
+                project_dir_in_job: "/builds/p".into(),
+                default_image: None,
+                pull: PullPolicy::Never,
+                default_timeout: Duration::from_secs(60),
+                user_vars: Vec::new(),
+                privileged: false,
+                mount_docker_socket: false,
+                cache_store: state.join("cache"),
+            },
+        },
+        cache: Some(ResultCache::new(state, DEFAULT_LIMIT)),
+        rerun: r.rerun.iter().map(|s| s.to_string()).collect(),
+        keys: KeyContext {
+            image_ids: r
+                .images
+                .iter()
+                .map(|(n, id)| (n.to_string(), id.to_string()))
+                .collect(),
+            config: r.config,
+            files: FileDigests::new(move || files.clone()),
+        },
+        run_dir: &run_dir,
+        warnings: Vec::new(),
+    };
+    let mut status = HashMap::new();
+    let mut emit = |e: &RunEvent| {
+        if let RunEvent::JobFinished { job, result } = e {
+            status.insert(job.clone(), result.status);
+        }
+    };
+    let options = SchedulerOptions {
+        max_parallel: 4,
+        no_delay: true,
+        run_id: run_dir.id.clone(),
+        run_dir: run_dir.path.clone(),
+        cancel_grace: Duration::from_secs(1),
+    };
+    let (_tx, rx) = mpsc::channel(1);
+    Dispatcher::new(
+        &plan,
+        &graph,
+        picks,
+        options,
+        Arc::new(r.exec.clone()),
+        &mut prepare,
+        &mut emit,
+    )
+    .run(rx)
+    .await;
+    assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
+    let mut started: Vec<String> = r.exec.started().into_iter().map(|(n, _)| n).collect();
+    started.sort();
+    started.dedup();
+    Ran { status, started }
+}
+
+fn fail(code: i32) -> AttemptStatus {
+    AttemptStatus::Failed {
+        exit_code: Some(code),
+        reason: FailureReason::ScriptFailure,
+    }
+}
+
+fn script(entries: &[(&str, Vec<AttemptStatus>)]) -> FakeExecutor {
+    FakeExecutor::new(
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+const CHAIN: &str = "
+stages: [build, test]
+build: {stage: build, image: busybox, script: [make]}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+lint: {stage: test, image: busybox, needs: [], script: [lint]}
+";
+
+#[tokio::test]
+async fn a_second_run_of_the_same_inputs_runs_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let first = run(state.path(), Run::new(CHAIN)).await;
+    assert_eq!(first.started, ["build", "lint", "test"]);
+    let second = run(state.path(), Run::new(CHAIN)).await;
+    assert!(second.started.is_empty(), "{:?}", second.started);
+    for job in ["build", "test", "lint"] {
+        assert_eq!(second.status(job), JobStatus::Cached, "{job}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_file_or_image_runs_the_jobs_again() {
+    let state = tempfile::tempdir().unwrap();
+    run(state.path(), Run::new(CHAIN)).await;
+    let edited = Run {
+        files: &[("src/main.c", "blob2:100644")],
+        ..Run::new(CHAIN)
+    };
+    assert_eq!(
+        run(state.path(), edited).await.started,
+        ["build", "lint", "test"]
+    );
+    let rebuilt = Run {
+        files: &[("src/main.c", "blob2:100644")],
+        images: &[("busybox", "sha256:b2")],
+        ..Run::new(CHAIN)
+    };
+    assert_eq!(
+        run(state.path(), rebuilt).await.started,
+        ["build", "lint", "test"]
+    );
+}
+
+#[tokio::test]
+async fn failed_jobs_are_not_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+broken: {image: busybox, script: [x]}
+flaky: {image: busybox, script: [x], allow_failure: true}
+";
+    let exec = || script(&[("broken", vec![fail(1)]), ("flaky", vec![fail(1)])]);
+    for _ in 0..2 {
+        let ran = run(
+            state.path(),
+            Run {
+                exec: exec(),
+                ..Run::new(yaml)
+            },
+        )
+        .await;
+        assert_eq!(ran.started, ["broken", "flaky"]);
+        assert_eq!(ran.status("broken"), JobStatus::Failed);
+        assert_eq!(ran.status("flaky"), JobStatus::AllowedFailure);
+    }
+}
