@@ -272,10 +272,26 @@ impl KeyContext {
         }
         field("privileged", &spec.privileged.to_string());
         for f in inputs {
-            field(
-                "input",
-                &format!("{}={}", f.job, f.key.as_deref().unwrap_or("none")),
-            );
+            // What a job receives from another follows from that job's key, if it passed; a job
+            // that did not run gives nothing; one that failed, or has no key, gives outputs
+            // nothing here stands for, so this job cannot have a key either.
+            let stands_for = match (f.result.status, &f.key) {
+                (JobStatus::Success | JobStatus::Cached, Some(k)) => k.as_str(),
+                (JobStatus::Manual | JobStatus::Skipped, _) => "not run",
+                (JobStatus::Failed | JobStatus::AllowedFailure, _) => {
+                    return Err(format!(
+                        "it takes artifacts from `{}`, which failed (failed jobs are not cached)",
+                        f.job
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "it takes artifacts from `{}`, which has no key",
+                        f.job
+                    ));
+                }
+            };
+            field("input", &format!("{}={stands_for}", f.job));
         }
         let digests = self.files.all();
         let declared = declared_inputs(plan, index, &self.config);
@@ -342,13 +358,11 @@ impl CachingPrepare<'_> {
 
 impl Prepare for CachingPrepare<'_> {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
-        let key = if attempt == 1 {
-            self.key(index, inputs).ok()
-        } else {
-            None
-        };
+        // Every attempt has the key (a job that passes on a retry is cached, and its dependents'
+        // keys stand for it); only the first looks it up.
+        let key = self.key(index, inputs).ok();
         if let (Some(cache), Some(k)) = (&self.cache, &key) {
-            if !self.forced(index) {
+            if attempt == 1 && !self.forced(index) {
                 if let Some(hit) = cache.lookup(k) {
                     let pj = &self.inner.plan.jobs[index];
                     let log = self.run_dir.log_path(&pj.job.name, 1);

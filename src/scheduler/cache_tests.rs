@@ -268,3 +268,103 @@ flaky: {image: busybox, script: [x], allow_failure: true}
         assert_eq!(ran.status("flaky"), JobStatus::AllowedFailure);
     }
 }
+
+const RETRIED: &str = "
+stages: [build, test]
+flaky: {stage: build, image: busybox, script: [make], retry: 1}
+after: {stage: test, image: busybox, needs: [flaky], script: [check]}
+";
+
+/// `after` reads only `tests/`: its key follows `flaky`'s outputs through `flaky`'s key.
+fn narrow() -> ProjectConfig {
+    ProjectConfig {
+        inputs: vec![("after".into(), vec!["tests/**".into()])],
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_passes_on_retry_is_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let first = run(
+        state.path(),
+        Run {
+            exec: script(&[("flaky", vec![fail(1), AttemptStatus::Success])]),
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    assert_eq!(first.status("flaky"), JobStatus::Success);
+    let second = run(state.path(), Run::new(RETRIED)).await;
+    assert_eq!(second.status("flaky"), JobStatus::Cached);
+    assert_eq!(second.status("after"), JobStatus::Cached);
+}
+
+#[tokio::test]
+async fn a_retried_job_still_stands_for_its_inputs_in_its_dependents_keys() {
+    let state = tempfile::tempdir().unwrap();
+    let retried = || script(&[("flaky", vec![fail(1), AttemptStatus::Success])]);
+    run(
+        state.path(),
+        Run {
+            exec: retried(),
+            config: narrow(),
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    // flaky's source changed, and it is retried again: `after` gets other artifacts.
+    let second = run(
+        state.path(),
+        Run {
+            exec: retried(),
+            config: narrow(),
+            files: &[("src/main.c", "blob2:100644")],
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    assert_eq!(second.started, ["after", "flaky"]);
+}
+
+#[tokio::test]
+async fn dependents_of_a_failed_job_are_not_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test]
+tool: {stage: build, image: busybox, script: [x], allow_failure: true}
+use_tool: {stage: test, image: busybox, needs: [tool], script: [x]}
+later: {stage: test, image: busybox, script: [x]}
+";
+    let exec = || script(&[("tool", vec![fail(1)])]);
+    for _ in 0..2 {
+        let ran = run(
+            state.path(),
+            Run {
+                exec: exec(),
+                ..Run::new(yaml)
+            },
+        )
+        .await;
+        assert_eq!(ran.status("tool"), JobStatus::AllowedFailure);
+        assert_eq!(
+            ran.started,
+            ["later", "tool", "use_tool"],
+            "both receive the artifacts of a failed job (`later` by stage order)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dependents_of_a_manual_job_that_did_not_run_are_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test]
+build: {stage: build, image: busybox, script: [x]}
+deploy: {stage: build, image: busybox, script: [x], when: manual}
+later: {stage: test, image: busybox, script: [x]}
+";
+    run(state.path(), Run::new(yaml)).await;
+    let second = run(state.path(), Run::new(yaml)).await;
+    assert_eq!(second.status("deploy"), JobStatus::Manual);
+    assert_eq!(second.status("later"), JobStatus::Cached);
+}
