@@ -196,7 +196,7 @@ async fn run_async(
         cache: (!args.no_cache).then(|| ResultCache::new(&state, limit)),
         rerun: args.rerun.clone(),
         keys: KeyContext {
-            image_ids,
+            image_ids: Some(image_ids),
             config: ProjectConfig::load(&loaded.checkout.project_dir)?,
             files: FileDigests::new(move || files_checkout.file_digests()),
         },

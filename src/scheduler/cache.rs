@@ -173,13 +173,24 @@ pub struct JobKey {
 /// What keys are computed from besides each job's spec. Needs no engine and no run, so that
 /// `explain` computes the same keys as a run (given the same image IDs).
 pub struct KeyContext {
-    /// Image name -> image ID (a key follows the image's content).
-    pub image_ids: HashMap<String, String>,
+    /// Image name -> image ID (a key follows the image's content). A run asks the engine, and a
+    /// job whose image (or a service's) has no ID yet, not pulled, gets no key. `None`: no
+    /// engine was asked (`explain` without one); keys then say `unknown`, unlike a run's.
+    pub image_ids: Option<HashMap<String, String>>,
     pub config: ProjectConfig,
     pub files: FileDigests,
 }
 
 impl KeyContext {
+    fn image_id(&self, image: &str) -> Result<String, String> {
+        match &self.image_ids {
+            None => Ok("unknown".into()),
+            Some(ids) => ids.get(image).cloned().ok_or_else(|| {
+                format!("the image {image} is not present yet, so its ID is unknown")
+            }),
+        }
+    }
+
     /// The spec a key is computed from: the job's, with an empty workspace (no snapshot is made)
     /// and without the dotenv variables of the jobs before (outputs: their keys stand for them).
     pub fn key_spec(
@@ -221,13 +232,7 @@ impl KeyContext {
         field("format", FORMAT);
         field("job", &spec.job);
         field("image", &spec.image);
-        field(
-            "image_id",
-            self.image_ids
-                .get(&spec.image)
-                .map(String::as_str)
-                .unwrap_or("unknown"),
-        );
+        field("image_id", &self.image_id(&spec.image)?);
         field("platform", &spec.platform);
         field("entrypoint", &format!("{:?}", spec.entrypoint));
         field("user", &format!("{:?}", spec.user));
@@ -253,9 +258,9 @@ impl KeyContext {
             field(
                 "service",
                 &format!(
-                    "{} {:?} {:?} {:?} {:?} {}",
+                    "{} {} {:?} {:?} {:?} {}",
                     s.image,
-                    self.image_ids.get(&s.image),
+                    self.image_id(&s.image)?,
                     s.aliases,
                     s.entrypoint,
                     s.command,

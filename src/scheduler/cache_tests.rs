@@ -145,11 +145,12 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         cache: Some(ResultCache::new(state, DEFAULT_LIMIT)),
         rerun: r.rerun.iter().map(|s| s.to_string()).collect(),
         keys: KeyContext {
-            image_ids: r
-                .images
-                .iter()
-                .map(|(n, id)| (n.to_string(), id.to_string()))
-                .collect(),
+            image_ids: Some(
+                r.images
+                    .iter()
+                    .map(|(n, id)| (n.to_string(), id.to_string()))
+                    .collect(),
+            ),
             config: r.config,
             files: FileDigests::new(move || files.clone()),
         },
@@ -367,4 +368,26 @@ later: {stage: test, image: busybox, script: [x]}
     let second = run(state.path(), Run::new(yaml)).await;
     assert_eq!(second.status("deploy"), JobStatus::Manual);
     assert_eq!(second.status("later"), JobStatus::Cached);
+}
+
+#[tokio::test]
+async fn a_job_whose_image_has_no_id_yet_is_not_cached() {
+    // The image is pulled by the first run: its key would have said "unknown", which no later
+    // run (knowing the ID) would match.
+    let state = tempfile::tempdir().unwrap();
+    let not_pulled = || Run {
+        images: &[],
+        ..Run::new(CHAIN)
+    };
+    run(state.path(), not_pulled()).await;
+    assert_eq!(
+        run(state.path(), not_pulled()).await.started,
+        ["build", "lint", "test"]
+    );
+    assert!(
+        std::fs::read_dir(state.path().join("results"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "nothing stored under a key that says `unknown`"
+    );
 }
