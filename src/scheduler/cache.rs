@@ -15,7 +15,7 @@ use crate::plan::select::Pick;
 use crate::rules::glob::PathPattern;
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
-use crate::store::results::{FORMAT, ResultCache, Store};
+use crate::store::results::{FORMAT, Hit, ResultCache, Store, link_file, link_tree};
 use crate::store::runs::RunDir;
 
 /// Variables that change with every commit or run but do not reach what a job computes from its
@@ -331,6 +331,13 @@ impl KeyContext {
     }
 }
 
+/// A hit's files, in the run directory.
+struct Restored {
+    log: PathBuf,
+    artifacts: Option<PathBuf>,
+    junit: Vec<PathBuf>,
+}
+
 pub struct CachingPrepare<'a> {
     pub inner: SpecFactory<'a>,
     /// `None` with `--no-cache`.
@@ -351,6 +358,41 @@ impl CachingPrepare<'_> {
             .map(|k| k.key)
     }
 
+    /// Puts a hit's log, artifacts and JUnit reports in this run's directory, where a job that
+    /// runs leaves them: the run is whole (`--artifacts-dir`, `logs`), and jobs after it and the
+    /// reporters do not read from the cache, whose entries may be evicted.
+    fn restore(&self, index: usize, hit: &Hit) -> std::io::Result<Restored> {
+        let job = &self.inner.plan.jobs[index].job.name;
+        let log = self.run_dir.log_path(job, 1);
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::copy(hit.log(), &log)?;
+        let artifacts = match hit.artifacts() {
+            Some(from) => {
+                let to = self.run_dir.artifacts_path(job);
+                let _ = std::fs::remove_dir_all(&to);
+                link_tree(&from, &to)?;
+                Some(to)
+            }
+            None => None,
+        };
+        let reports = self.run_dir.reports_path(job);
+        let _ = std::fs::remove_dir_all(&reports);
+        let mut junit = Vec::new();
+        for from in hit.junit() {
+            std::fs::create_dir_all(&reports)?;
+            let to = reports.join(from.file_name().unwrap_or_default());
+            link_file(&from, &to)?;
+            junit.push(to);
+        }
+        Ok(Restored {
+            log,
+            artifacts,
+            junit,
+        })
+    }
+
     fn forced(&self, index: usize) -> bool {
         let job = &self.inner.plan.jobs[index].job;
         self.rerun.iter().any(|p| {
@@ -368,13 +410,20 @@ impl Prepare for CachingPrepare<'_> {
         let key = self.key(index, inputs).ok();
         if let (Some(cache), Some(k)) = (&self.cache, &key) {
             if attempt == 1 && !self.forced(index) {
-                if let Some(hit) = cache.lookup(k) {
+                let hit = cache
+                    .lookup(k)
+                    .and_then(|hit| match self.restore(index, &hit) {
+                        Ok(restored) => Some((hit, restored)),
+                        Err(e) => {
+                            let job = &self.inner.plan.jobs[index].job.name;
+                            self.warnings.push(format!(
+                                "could not restore the cached result of {job}, so it ran: {e}"
+                            ));
+                            None
+                        }
+                    });
+                if let Some((hit, restored)) = hit {
                     let pj = &self.inner.plan.jobs[index];
-                    let log = self.run_dir.log_path(&pj.job.name, 1);
-                    if let Some(dir) = log.parent() {
-                        let _ = std::fs::create_dir_all(dir);
-                    }
-                    let log = std::fs::copy(hit.log(), &log).ok().map(|_| log);
                     let result = JobResult {
                         status: JobStatus::Cached,
                         exit_code: hit.entry.exit_code,
@@ -383,13 +432,13 @@ impl Prepare for CachingPrepare<'_> {
                         attempts: 0,
                         reason: Some("inputs unchanged since it last passed".into()),
                         coverage: hit.entry.coverage,
-                        log,
-                        junit: hit.junit(),
+                        log: Some(restored.log),
+                        junit: restored.junit,
                     };
                     return Prepared::Cached(Finished {
                         job: pj.job.name.clone(),
                         result,
-                        artifacts: hit.artifacts(),
+                        artifacts: restored.artifacts,
                         dotenv: hit.entry.dotenv.clone(),
                         key: Some(k.clone()),
                     });
