@@ -247,6 +247,7 @@ async fn run_async(
     .run(interrupts)
     .await;
     let _ = reporter.finish();
+    prepare.evict();
     for w in &prepare.warnings {
         eprintln!("warning: {w}");
     }

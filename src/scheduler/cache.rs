@@ -393,6 +393,13 @@ impl CachingPrepare<'_> {
         })
     }
 
+    /// At the end of the run: brings the cache back under its size limit.
+    pub fn evict(&self) {
+        if let Some(cache) = &self.cache {
+            cache.evict();
+        }
+    }
+
     fn forced(&self, index: usize) -> bool {
         let job = &self.inner.plan.jobs[index].job;
         self.rerun.iter().any(|p| {

@@ -81,6 +81,8 @@ struct Run<'a> {
     exec: FakeExecutor,
     rerun: &'a [&'a str],
     config: ProjectConfig,
+    /// `--cache-size`.
+    limit: u64,
 }
 
 impl<'a> Run<'a> {
@@ -92,6 +94,7 @@ impl<'a> Run<'a> {
             exec: FakeExecutor::default(),
             rerun: &[],
             config: ProjectConfig::default(),
+            limit: DEFAULT_LIMIT,
         }
     }
 }
@@ -142,7 +145,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                 cache_store: state.join("cache"),
             },
         },
-        cache: Some(ResultCache::new(state, DEFAULT_LIMIT)),
+        cache: Some(ResultCache::new(state, r.limit)),
         rerun: r.rerun.iter().map(|s| s.to_string()).collect(),
         keys: KeyContext {
             image_ids: Some(
@@ -182,6 +185,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
     )
     .run(rx)
     .await;
+    prepare.evict();
     assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
     let mut started: Vec<String> = r.exec.started().into_iter().map(|(n, _)| n).collect();
     started.sort();
@@ -389,5 +393,25 @@ async fn a_job_whose_image_has_no_id_yet_is_not_cached() {
             .map(|d| d.count() == 0)
             .unwrap_or(true),
         "nothing stored under a key that says `unknown`"
+    );
+}
+
+#[tokio::test]
+async fn a_smaller_size_limit_evicts_even_when_every_job_was_cached() {
+    let state = tempfile::tempdir().unwrap();
+    run(state.path(), Run::new(CHAIN)).await;
+    let small = run(
+        state.path(),
+        Run {
+            limit: 1,
+            ..Run::new(CHAIN)
+        },
+    )
+    .await;
+    assert_eq!(small.status("build"), JobStatus::Cached);
+    assert_eq!(
+        run(state.path(), Run::new(CHAIN)).await.started,
+        ["build", "lint", "test"],
+        "the 1-byte limit emptied the cache at the end of the run before"
     );
 }

@@ -165,12 +165,12 @@ impl ResultCache {
         std::fs::rename(&kept, &dest).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&kept);
         })?;
-        self.evict();
         Ok(())
     }
 
     /// Deletes the least recently used entries until the cache fits its limit, and leftovers of
-    /// interrupted writes.
+    /// interrupted writes. Called once at the end of a run (it reads every entry: once per
+    /// stored job would cost the number of jobs times the size of the cache).
     pub fn evict(&self) {
         let Ok(rd) = std::fs::read_dir(&self.root) else {
             return;
@@ -410,9 +410,11 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         store(&cache, "b", art.path());
         std::thread::sleep(Duration::from_millis(20));
+        cache.evict();
         assert!(cache.lookup("a").is_some()); // a is now more recently used than b
         std::thread::sleep(Duration::from_millis(20));
         store(&cache, "c", art.path());
+        cache.evict();
         assert!(cache.lookup("b").is_none(), "b was the least recently used");
         assert!(cache.lookup("a").is_some() && cache.lookup("c").is_some());
     }
