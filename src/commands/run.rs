@@ -16,7 +16,9 @@ use crate::pipeline::read::parse_duration;
 use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
-use crate::scheduler::cache::{CachingPrepare, FileDigests, KeyContext, ProjectConfig, images_of};
+use crate::scheduler::cache::{
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of,
+};
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::results::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
@@ -194,7 +196,7 @@ async fn run_async(
             settings,
         },
         cache: (!args.no_cache).then(|| ResultCache::new(&state, limit)),
-        rerun: args.rerun.clone(),
+        rerun: Rerun::new(args.rerun.clone()),
         keys: KeyContext {
             image_ids: Some(image_ids),
             config: ProjectConfig::load(&loaded.checkout.project_dir)?,

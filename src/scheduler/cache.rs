@@ -2,7 +2,7 @@
 //! reported as cached, with its log, artifacts, dotenv and JUnit reports restored, instead of
 //! running. What goes into a key is documented in ARCHITECTURE.md ("The job result cache").
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::event::{JobResult, JobStatus};
 use crate::executor::{AttemptStatus, JobOutcome, JobSpec, Workspace};
+use crate::pipeline::model::Job;
 use crate::plan::Plan;
 use crate::plan::select::Pick;
 use crate::rules::glob::PathPattern;
@@ -342,7 +343,7 @@ pub struct CachingPrepare<'a> {
     pub inner: SpecFactory<'a>,
     /// `None` with `--no-cache`.
     pub cache: Option<ResultCache>,
-    pub rerun: Vec<String>,
+    pub rerun: Rerun,
     pub keys: KeyContext,
     pub run_dir: &'a RunDir,
     /// Problems met while storing results (reported at the end; they never fail a job).
@@ -399,14 +400,38 @@ impl CachingPrepare<'_> {
             cache.evict();
         }
     }
+}
 
-    fn forced(&self, index: usize) -> bool {
-        let job = &self.inner.plan.jobs[index].job;
-        self.rerun.iter().any(|p| {
+/// `--rerun JOB`: the jobs it names run even when their result is cached, and so do the jobs that
+/// take artifacts from a job that reran (transitively): they receive the rerun's artifacts, and a
+/// cached result would be for artifacts they never saw. Jobs that only wait for it stay cached.
+/// To rerun one job alone, select it too: `tezos-ci-local run JOB --rerun JOB`.
+#[derive(Debug, Default)]
+pub struct Rerun {
+    patterns: Vec<String>,
+    reran: HashSet<String>,
+}
+
+impl Rerun {
+    pub fn new(patterns: Vec<String>) -> Self {
+        Rerun {
+            patterns,
+            reran: HashSet::new(),
+        }
+    }
+
+    /// Whether `job`, taking artifacts from `inputs`, must run; remembers it if so.
+    fn forced(&mut self, job: &Job, inputs: &[&Finished]) -> bool {
+        let named = self.patterns.iter().any(|p| {
             p == &job.name
                 || p == &job.base_name
                 || PathPattern::new(p).is_ok_and(|g| g.is_match(&job.name))
-        })
+        });
+        let fed = inputs.iter().any(|f| self.reran.contains(&f.job));
+        if named || fed {
+            self.reran.insert(job.name.clone());
+        }
+        named || fed
     }
 }
 
@@ -415,8 +440,9 @@ impl Prepare for CachingPrepare<'_> {
         // Every attempt has the key (a job that passes on a retry is cached, and its dependents'
         // keys stand for it); only the first looks it up.
         let key = self.key(index, inputs).ok();
+        let forced = attempt == 1 && self.rerun.forced(&self.inner.plan.jobs[index].job, inputs);
         if let (Some(cache), Some(k)) = (&self.cache, &key) {
-            if attempt == 1 && !self.forced(index) {
+            if attempt == 1 && !forced {
                 let hit = cache
                     .lookup(k)
                     .and_then(|hit| match self.restore(index, &hit) {

@@ -16,7 +16,7 @@ use crate::pipeline::Source;
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
 use crate::rules::ChangedFiles;
-use crate::scheduler::cache::{CachingPrepare, FileDigests, KeyContext, ProjectConfig};
+use crate::scheduler::cache::{CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun};
 use crate::scheduler::spec::{LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::results::{DEFAULT_LIMIT, ResultCache};
@@ -146,7 +146,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
             },
         },
         cache: Some(ResultCache::new(state, r.limit)),
-        rerun: r.rerun.iter().map(|s| s.to_string()).collect(),
+        rerun: Rerun::new(r.rerun.iter().map(|s| s.to_string()).collect()),
         keys: KeyContext {
             image_ids: Some(
                 r.images
@@ -414,4 +414,46 @@ async fn a_smaller_size_limit_evicts_even_when_every_job_was_cached() {
         ["build", "lint", "test"],
         "the 1-byte limit emptied the cache at the end of the run before"
     );
+}
+
+#[tokio::test]
+async fn rerun_runs_the_job_and_the_jobs_that_take_its_artifacts() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test, report]
+build: {stage: build, image: busybox, script: [make]}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+lint: {stage: test, image: busybox, needs: [], script: [lint]}
+order_only: {stage: test, image: busybox, needs: [{job: build, artifacts: false}], script: [x]}
+report: {stage: report, image: busybox, needs: [test], script: [x]}
+";
+    run(state.path(), Run::new(yaml)).await;
+    let rerun = run(
+        state.path(),
+        Run {
+            rerun: &["build"],
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(
+        rerun.started,
+        ["build", "report", "test"],
+        "test receives the rerun's artifacts, and report test's"
+    );
+    assert_eq!(rerun.status("lint"), JobStatus::Cached);
+    assert_eq!(
+        rerun.status("order_only"),
+        JobStatus::Cached,
+        "takes nothing from build"
+    );
+    let leaf = run(
+        state.path(),
+        Run {
+            rerun: &["te*"],
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(leaf.started, ["report", "test"], "globs name jobs too");
 }
