@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::event::{JobResult, JobStatus};
 use crate::executor::{AttemptStatus, JobOutcome, JobSpec, Workspace};
 use crate::pipeline::model::Job;
-use crate::plan::Plan;
 use crate::plan::select::Pick;
+use crate::plan::{JobGraph, Plan};
 use crate::rules::glob::PathPattern;
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
@@ -330,6 +330,68 @@ impl KeyContext {
             files,
         })
     }
+}
+
+/// The key a run would compute for each job (by index in the plan), supposing every job it takes
+/// artifacts from passes or is cached, and the manual ones do not run: for `explain`.
+pub fn plan_keys(
+    factory: &SpecFactory,
+    graph: &JobGraph,
+    picks: &[Pick],
+    ctx: &KeyContext,
+) -> Vec<Result<JobKey, String>> {
+    fn go(
+        i: usize,
+        factory: &SpecFactory,
+        graph: &JobGraph,
+        picks: &[Pick],
+        ctx: &KeyContext,
+        memo: &mut Vec<Option<Result<JobKey, String>>>,
+    ) -> Result<JobKey, String> {
+        if let Some(k) = &memo[i] {
+            return k.clone();
+        }
+        let plan = factory.plan;
+        let mut inputs = Vec::new();
+        for &d in &graph.artifacts_from[i] {
+            let (status, key) = match picks[d] {
+                Pick::Unselected => continue,
+                Pick::Manual => (JobStatus::Manual, None),
+                Pick::Run => (
+                    JobStatus::Success,
+                    go(d, factory, graph, picks, ctx, memo).ok().map(|k| k.key),
+                ),
+            };
+            let pj = &plan.jobs[d];
+            inputs.push(Finished {
+                job: pj.job.name.clone(),
+                result: JobResult {
+                    status,
+                    exit_code: None,
+                    duration: std::time::Duration::ZERO,
+                    platform: pj.platform.clone(),
+                    attempts: 0,
+                    reason: None,
+                    coverage: None,
+                    log: None,
+                    junit: Vec::new(),
+                },
+                artifacts: None,
+                dotenv: Vec::new(),
+                key,
+            });
+        }
+        let refs: Vec<&Finished> = inputs.iter().collect();
+        let key =
+            KeyContext::key_spec(factory, i, &refs).and_then(|spec| ctx.key(plan, i, &spec, &refs));
+        memo[i] = Some(key.clone());
+        key
+    }
+    let n = factory.plan.jobs.len();
+    let mut memo = vec![None; n];
+    (0..n)
+        .map(|i| go(i, factory, graph, picks, ctx, &mut memo))
+        .collect()
 }
 
 /// A hit's files, in the run directory.

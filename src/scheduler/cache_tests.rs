@@ -16,7 +16,9 @@ use crate::pipeline::Source;
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
 use crate::rules::ChangedFiles;
-use crate::scheduler::cache::{CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun};
+use crate::scheduler::cache::{
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, plan_keys,
+};
 use crate::scheduler::spec::{LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::results::{DEFAULT_LIMIT, ResultCache};
@@ -103,6 +105,8 @@ impl<'a> Run<'a> {
 struct Ran {
     status: HashMap<String, JobStatus>,
     started: Vec<String>,
+    /// The keys `explain` computes (`plan_keys`), by job name.
+    planned: HashMap<String, Result<String, String>>,
 }
 
 impl Ran {
@@ -117,6 +121,7 @@ impl Ran {
 async fn run(state: &Path, r: Run<'_>) -> Ran {
     let (plan, graph) = plan(state, r.yaml);
     let picks = select(&plan, &graph, &Selection::default()).unwrap();
+    let run_picks = picks.clone();
     let run_dir = RunDir::create(state).unwrap();
     let snapshot = tempfile::tempdir().unwrap();
     let files: BTreeMap<String, String> = r
@@ -177,7 +182,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
     Dispatcher::new(
         &plan,
         &graph,
-        picks,
+        run_picks,
         options,
         Arc::new(r.exec.clone()),
         &mut prepare,
@@ -187,10 +192,19 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
     .await;
     prepare.evict();
     assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
+    let planned = plan_keys(&prepare.inner, &graph, &picks, &prepare.keys)
+        .into_iter()
+        .zip(&plan.jobs)
+        .map(|(k, pj)| (pj.job.name.clone(), k.map(|k| k.key)))
+        .collect();
     let mut started: Vec<String> = r.exec.started().into_iter().map(|(n, _)| n).collect();
     started.sort();
     started.dedup();
-    Ran { status, started }
+    Ran {
+        status,
+        started,
+        planned,
+    }
 }
 
 fn fail(code: i32) -> AttemptStatus {
@@ -456,4 +470,33 @@ report: {stage: report, image: busybox, needs: [test], script: [x]}
     )
     .await;
     assert_eq!(leaf.started, ["report", "test"], "globs name jobs too");
+}
+
+#[tokio::test]
+async fn explain_computes_the_keys_a_run_stores_results_under() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test, deploy]
+build: {stage: build, image: busybox, script: [make]}
+deploy_early: {stage: build, image: busybox, script: [x], when: manual}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+docs: {stage: test, image: busybox, script: [x], rules: [{changes: [docs/**]}]}
+deploy: {stage: deploy, image: busybox, script: [x]}
+";
+    let ran = run(
+        state.path(),
+        Run {
+            config: narrow(),
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    for job in ["build", "test", "docs", "deploy"] {
+        assert_eq!(ran.status(job), JobStatus::Success, "{job}");
+        let key = ran.planned[job].as_ref().unwrap();
+        let manifest = state.path().join("results").join(key).join("manifest.json");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{job}: no entry under the planned key: {e}"));
+        assert!(text.contains(&format!("\"job\": \"{job}\"")), "{text}");
+    }
 }

@@ -109,6 +109,14 @@ impl ResultCache {
         Some(Hit { entry, dir })
     }
 
+    /// Whether an entry is stored under `key` (not checked, not marked used: for `explain`).
+    pub fn has(&self, key: &str) -> bool {
+        std::fs::read_to_string(self.entry_dir(key).join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
+            .is_some_and(|e| e.format == FORMAT && e.key == key)
+    }
+
     /// Stores a passed job's result. Errors are returned for the caller to report; a failure to
     /// store never fails the job.
     pub fn store(&self, s: &Store) -> std::io::Result<()> {
