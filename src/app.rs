@@ -62,7 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Explain(args)) => {
             let loaded = load(&cli.common)?;
-            crate::commands::explain::print(&loaded, &args)
+            crate::commands::explain::print(&loaded, &cli.common, &args)
         }
         Some(Command::Graph(args)) => {
             let loaded = load(&cli.common)?;

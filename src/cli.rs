@@ -173,7 +173,9 @@ pub struct RunArgs {
     /// Ignore the job result cache: run every job.
     #[arg(long)]
     pub no_cache: bool,
-    /// Run this job even when its result is cached. Repeatable.
+    /// Run this job (a name or a glob) even when its result is cached; the jobs that take its
+    /// artifacts run again too, as they would receive new ones (select the job alone,
+    /// `run JOB --rerun JOB`, to rerun only it). Repeatable.
     #[arg(long, value_name = "JOB")]
     pub rerun: Vec<String>,
     /// The job result cache's size limit, such as 2G or 500M (default 5G).

@@ -1,15 +1,28 @@
-//! `tezos-ci-local explain JOB`: the fully resolved job and why each of its rules matched or not.
+//! `tezos-ci-local explain JOB`: the fully resolved job, why each of its rules matched or not,
+//! and the key of its result in the job result cache, with the files it covers.
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::Loaded;
-use crate::cli::ExplainArgs;
+use crate::app::{self, Loaded};
+use crate::cli::{CommonArgs, ExplainArgs};
 use crate::error::Error;
+use crate::executor::{DockerExecutor, DockerOptions, Executor, PullPolicy};
+use crate::plan::JobGraph;
+use crate::plan::select::{Selection, select};
 use crate::rules::Evaluation;
+use crate::scheduler::cache::{
+    FileDigests, InputsFrom, JobKey, KeyContext, PROJECT_CONFIG, ProjectConfig, images_of,
+    plan_keys,
+};
+use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
+use crate::store::results::{DEFAULT_LIMIT, ResultCache};
+use crate::store::runs::RunDir;
 
-pub fn print(loaded: &Loaded, args: &ExplainArgs) -> anyhow::Result<()> {
+pub fn print(loaded: &Loaded, common: &CommonArgs, args: &ExplainArgs) -> anyhow::Result<()> {
     let name = &args.job;
     let job = loaded
         .pipeline
@@ -22,12 +35,17 @@ pub fn print(loaded: &Loaded, args: &ExplainArgs) -> anyhow::Result<()> {
         })?;
     let planned = loaded.plan.job(&job.name);
     let excluded = loaded.plan.excluded.iter().find(|e| e.name == job.name);
+    let cache = planned
+        .is_some()
+        .then(|| result_cache(loaded, common, &job.name))
+        .transpose()?;
     if args.json {
         let value = json!({
             "job": job,
             "planned": planned,
             "excluded": excluded,
             "variables": planned.map(|p| variables(loaded, p)),
+            "result_cache": cache.as_ref().map(CacheFacts::to_json),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -185,6 +203,9 @@ pub fn print(loaded: &Loaded, args: &ExplainArgs) -> anyhow::Result<()> {
         }
         let _ = writeln!(s, "    (and GitLab's predefined CI_* variables)");
     }
+    if let Some(c) = &cache {
+        c.render(&mut s);
+    }
     print!("{s}");
     Ok(())
 }
@@ -229,5 +250,154 @@ pub fn render_rules(s: &mut String, total: usize, eval: &Evaluation) {
             "    ({} later rules not evaluated: the first match wins)",
             total - looked
         );
+    }
+}
+
+/// What `explain` says about a job's result in the job result cache.
+struct CacheFacts {
+    key: Result<JobKey, String>,
+    /// Whether the engine gave the image IDs (without them, the key is not a run's).
+    image_ids_known: bool,
+    /// Whether a result is stored under the key (known only with the image IDs).
+    cached: Option<bool>,
+}
+
+/// The job's key as a run with no other flags would compute it: the same computation, over the
+/// same files, with the image IDs from the engine when one answers.
+fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Result<CacheFacts> {
+    let plan = &loaded.plan;
+    let index = plan
+        .jobs
+        .iter()
+        .position(|p| p.job.name == job)
+        .expect("a planned job");
+    let graph = JobGraph::build(plan).map_err(Error::from)?;
+    let picks = select(plan, &graph, &Selection::default())?;
+    let image_ids = engine_image_ids(images_of(plan, &picks, None));
+    let state = crate::store::state_dir(common.state_dir.as_deref());
+    // Keys never read the run directory; computing a spec names paths in it, nothing more.
+    let scratch = tempfile::tempdir().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let run_dir = RunDir {
+        id: "explain".into(),
+        path: scratch.path().to_path_buf(),
+    };
+    let factory = SpecFactory {
+        plan,
+        run_dir: &run_dir,
+        settings: SpecSettings {
+            run_id: run_dir.id.clone(),
+            workspace: LazyWorkspace::new(|| Err("explain runs no job".into())),
+            project_root: loaded.checkout.project_dir.clone(),
+            project_dir_in_job: app::project_dir_in_job(&loaded.checkout),
+            default_image: None,
+            pull: PullPolicy::IfNotPresent,
+            default_timeout: DEFAULT_TIMEOUT,
+            user_vars: loaded.user_vars.clone(),
+            privileged: false,
+            mount_docker_socket: false,
+            cache_store: state.join("cache"),
+        },
+    };
+    let checkout = loaded.checkout.clone();
+    let image_ids_known = image_ids.is_some();
+    let ctx = KeyContext {
+        image_ids,
+        config: ProjectConfig::load(&loaded.checkout.project_dir)?,
+        files: FileDigests::new(move || checkout.file_digests()),
+    };
+    let key = plan_keys(&factory, &graph, &picks, &ctx).swap_remove(index);
+    let cached = match (&key, image_ids_known) {
+        (Ok(k), true) => Some(ResultCache::new(&state, DEFAULT_LIMIT).has(&k.key)),
+        _ => None,
+    };
+    Ok(CacheFacts {
+        key,
+        image_ids_known,
+        cached,
+    })
+}
+
+/// The IDs of these images, from the engine; `None` when no engine answers in a few seconds.
+fn engine_image_ids(images: Vec<String>) -> Option<HashMap<String, String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let connect = DockerExecutor::connect(DockerOptions::default());
+        let engine = tokio::time::timeout(Duration::from_secs(5), connect)
+            .await
+            .ok()?
+            .ok()?;
+        Some(engine.image_ids(images).await)
+    })
+}
+
+impl CacheFacts {
+    fn covers(k: &JobKey) -> String {
+        match &k.inputs {
+            None => "all project files".into(),
+            Some(d) => format!(
+                "inputs: {} (from {})",
+                d.patterns.join(", "),
+                match d.from {
+                    InputsFrom::Config => PROJECT_CONFIG,
+                    InputsFrom::RulesChanges => "rules:changes",
+                }
+            ),
+        }
+    }
+
+    fn render(&self, s: &mut String) {
+        let k = match &self.key {
+            Ok(k) => k,
+            Err(why) => {
+                let _ = writeln!(s, "  result cache: no key, never cached: {why}");
+                return;
+            }
+        };
+        let _ = writeln!(
+            s,
+            "  result cache: key {} over {}, {} file{}",
+            &k.key[..12],
+            Self::covers(k),
+            k.files,
+            if k.files == 1 { "" } else { "s" }
+        );
+        let _ = match self.cached {
+            _ if !self.image_ids_known => writeln!(
+                s,
+                "    image IDs unknown (no Docker engine answered): a run's key covers them too, \
+                 so it differs from this one"
+            ),
+            Some(true) => writeln!(
+                s,
+                "    a result is cached under this key: the next run reports the job `cached`"
+            ),
+            _ => writeln!(
+                s,
+                "    no result is cached under this key: the next run runs the job"
+            ),
+        };
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        match &self.key {
+            Ok(k) => json!({
+                "key": k.key,
+                "inputs": k.inputs.as_ref().map(|d| &d.patterns),
+                "inputs_from": k.inputs.as_ref().map(|d| match d.from {
+                    InputsFrom::Config => PROJECT_CONFIG,
+                    InputsFrom::RulesChanges => "rules:changes",
+                }),
+                "files": k.files,
+                "image_ids_known": self.image_ids_known,
+                "cached": self.cached,
+            }),
+            Err(why) => json!({ "key": null, "why": why }),
+        }
     }
 }

@@ -16,7 +16,9 @@ use crate::pipeline::read::parse_duration;
 use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
-use crate::scheduler::cache::{CachingPrepare, FileDigests, ProjectConfig};
+use crate::scheduler::cache::{
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of,
+};
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::results::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
@@ -145,20 +147,7 @@ async fn run_async(
         Arc::new(DockerExecutor::connect(DockerOptions::default()).await?);
 
     // Image IDs for the result cache's keys.
-    let images: Vec<String> = loaded
-        .plan
-        .jobs
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| picks[*i] == Pick::Run)
-        .flat_map(|(_, j)| {
-            j.image
-                .clone()
-                .into_iter()
-                .chain(j.job.services.iter().map(|s| s.name.clone()))
-        })
-        .chain(args.default_image.clone())
-        .collect();
+    let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
     let image_ids = executor.image_ids(images).await;
 
     let checkout = loaded.checkout.clone();
@@ -207,10 +196,12 @@ async fn run_async(
             settings,
         },
         cache: (!args.no_cache).then(|| ResultCache::new(&state, limit)),
-        rerun: args.rerun.clone(),
-        image_ids,
-        config: ProjectConfig::load(&loaded.checkout.project_dir)?,
-        files: FileDigests::new(move || files_checkout.file_digests()),
+        rerun: Rerun::new(args.rerun.clone()),
+        keys: KeyContext {
+            image_ids: Some(image_ids),
+            config: ProjectConfig::load(&loaded.checkout.project_dir)?,
+            files: FileDigests::new(move || files_checkout.file_digests()),
+        },
         run_dir: &run_dir,
         warnings: Vec::new(),
     };
@@ -258,6 +249,7 @@ async fn run_async(
     .run(interrupts)
     .await;
     let _ = reporter.finish();
+    prepare.evict();
     for w in &prepare.warnings {
         eprintln!("warning: {w}");
     }

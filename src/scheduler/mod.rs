@@ -61,4 +61,6 @@ pub struct SchedulerOptions {
 }
 
 #[cfg(test)]
+mod cache_tests;
+#[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever what goes into a key or an entry changes, so old entries stop matching.
-pub const FORMAT: &str = "tezos-ci-local result cache v1";
+pub const FORMAT: &str = "tezos-ci-local result cache v2";
 
 pub const DEFAULT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -109,6 +109,14 @@ impl ResultCache {
         Some(Hit { entry, dir })
     }
 
+    /// Whether an entry is stored under `key` (not checked, not marked used: for `explain`).
+    pub fn has(&self, key: &str) -> bool {
+        std::fs::read_to_string(self.entry_dir(key).join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
+            .is_some_and(|e| e.format == FORMAT && e.key == key)
+    }
+
     /// Stores a passed job's result. Errors are returned for the caller to report; a failure to
     /// store never fails the job.
     pub fn store(&self, s: &Store) -> std::io::Result<()> {
@@ -165,12 +173,12 @@ impl ResultCache {
         std::fs::rename(&kept, &dest).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&kept);
         })?;
-        self.evict();
         Ok(())
     }
 
     /// Deletes the least recently used entries until the cache fits its limit, and leftovers of
-    /// interrupted writes.
+    /// interrupted writes. Called once at the end of a run (it reads every entry: once per
+    /// stored job would cost the number of jobs times the size of the cache).
     pub fn evict(&self) {
         let Ok(rd) = std::fs::read_dir(&self.root) else {
             return;
@@ -298,6 +306,33 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Copies a directory tree by hard links where it can (the state directory is one file system:
+/// no bytes copied), by copies where it cannot; symlinks stay symlinks.
+pub fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.flatten() {
+        let src = e.path();
+        let dst = to.join(e.file_name());
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            link_tree(&src, &dst)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            link_file(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// A hard link, or a copy across file systems.
+pub fn link_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to)?;
+    }
+    Ok(())
+}
+
 fn dir_size(p: &Path) -> u64 {
     let Ok(rd) = std::fs::read_dir(p) else {
         return 0;
@@ -383,9 +418,11 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         store(&cache, "b", art.path());
         std::thread::sleep(Duration::from_millis(20));
+        cache.evict();
         assert!(cache.lookup("a").is_some()); // a is now more recently used than b
         std::thread::sleep(Duration::from_millis(20));
         store(&cache, "c", art.path());
+        cache.evict();
         assert!(cache.lookup("b").is_none(), "b was the least recently used");
         assert!(cache.lookup("a").is_some() && cache.lookup("c").is_some());
     }

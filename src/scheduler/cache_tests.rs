@@ -1,0 +1,502 @@
+//! The job result cache in front of the dispatcher, with the fake executor and a real cache in
+//! a temporary state directory: what is cached, what runs again, and what a key depends on.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::checkout::{Checkout, PipelineOrigin};
+use crate::event::{JobStatus, RunEvent};
+use crate::executor::fake::FakeExecutor;
+use crate::executor::{AttemptStatus, FailureReason, PullPolicy, Workspace};
+use crate::pipeline::Source;
+use crate::plan::select::{Selection, select};
+use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
+use crate::rules::ChangedFiles;
+use crate::scheduler::cache::{
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, plan_keys,
+};
+use crate::scheduler::spec::{LazyWorkspace, SpecFactory, SpecSettings};
+use crate::scheduler::{Dispatcher, SchedulerOptions};
+use crate::store::results::{DEFAULT_LIMIT, ResultCache};
+use crate::store::runs::RunDir;
+
+struct NoChanges;
+impl ChangedFiles for NoChanges {
+    fn changed(&self, _: Option<&str>) -> Result<Option<Arc<Vec<String>>>, String> {
+        Ok(None)
+    }
+}
+
+struct AllIncluded;
+impl crate::pipeline::IncludeRules for AllIncluded {
+    fn included(
+        &self,
+        _: &[crate::pipeline::model::Rule],
+        _: &[crate::pipeline::model::Variable],
+    ) -> Result<bool, crate::error::ConfigError> {
+        Ok(true)
+    }
+}
+
+/// The plan of `yaml` for a project in `state/project` (the same name in every run of a test,
+/// as `CI_PROJECT_NAME` and the like are part of keys).
+fn plan(state: &Path, yaml: &str) -> (Plan, JobGraph) {
+    let dir = state.join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    let origin = PipelineOrigin::default();
+    let checkout = Checkout::discover(&dir, &origin).unwrap();
+    let pipeline = crate::pipeline::load_pipeline(
+        &dir,
+        &Source::Embedded {
+            name: "t.yml".into(),
+            text: yaml.into(),
+        },
+        &AllIncluded,
+    )
+    .unwrap();
+    let files: Vec<String> = Vec::new();
+    let plan = crate::plan::plan(&PlanInput {
+        pipeline: &pipeline,
+        checkout: &checkout,
+        origin: &origin,
+        changes: &NoChanges,
+        files: &files,
+        user_vars: &[],
+        project_dir_in_job: "/builds/p",
+        platform_map: &PlatformMap::default(),
+    })
+    .unwrap();
+    let graph = JobGraph::build(&plan).unwrap();
+    (plan, graph)
+}
+
+/// One run's options.
+struct Run<'a> {
+    yaml: &'a str,
+    files: &'a [(&'a str, &'a str)],
+    /// Image name -> ID known to the engine.
+    images: &'a [(&'a str, &'a str)],
+    exec: FakeExecutor,
+    rerun: &'a [&'a str],
+    config: ProjectConfig,
+    /// `--cache-size`.
+    limit: u64,
+}
+
+impl<'a> Run<'a> {
+    fn new(yaml: &'a str) -> Self {
+        Run {
+            yaml,
+            files: &[("src/main.c", "blob1:100644")],
+            images: &[("busybox", "sha256:b1")],
+            exec: FakeExecutor::default(),
+            rerun: &[],
+            config: ProjectConfig::default(),
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// What a run did: each job's status, and the jobs the executor started.
+struct Ran {
+    status: HashMap<String, JobStatus>,
+    started: Vec<String>,
+    /// The keys `explain` computes (`plan_keys`), by job name.
+    planned: HashMap<String, Result<String, String>>,
+}
+
+impl Ran {
+    fn status(&self, job: &str) -> JobStatus {
+        *self
+            .status
+            .get(job)
+            .unwrap_or_else(|| panic!("no result for {job}"))
+    }
+}
+
+async fn run(state: &Path, r: Run<'_>) -> Ran {
+    let (plan, graph) = plan(state, r.yaml);
+    let picks = select(&plan, &graph, &Selection::default()).unwrap();
+    let run_picks = picks.clone();
+    let run_dir = RunDir::create(state).unwrap();
+    let snapshot = tempfile::tempdir().unwrap();
+    let files: BTreeMap<String, String> = r
+        .files
+        .iter()
+        .map(|(p, d)| (p.to_string(), d.to_string()))
+        .collect();
+    let mut prepare = CachingPrepare {
+        inner: SpecFactory {
+            plan: &plan,
+            run_dir: &run_dir,
+            settings: SpecSettings {
+                run_id: run_dir.id.clone(),
+                workspace: LazyWorkspace::ready(Workspace {
+                    root: snapshot.path().to_path_buf(),
+                    files: Vec::new(),
+                }),
+                project_root: snapshot.path().to_path_buf(),
+                project_dir_in_job: "/builds/p".into(),
+                default_image: None,
+                pull: PullPolicy::Never,
+                default_timeout: Duration::from_secs(60),
+                user_vars: Vec::new(),
+                privileged: false,
+                mount_docker_socket: false,
+                cache_store: state.join("cache"),
+            },
+        },
+        cache: Some(ResultCache::new(state, r.limit)),
+        rerun: Rerun::new(r.rerun.iter().map(|s| s.to_string()).collect()),
+        keys: KeyContext {
+            image_ids: Some(
+                r.images
+                    .iter()
+                    .map(|(n, id)| (n.to_string(), id.to_string()))
+                    .collect(),
+            ),
+            config: r.config,
+            files: FileDigests::new(move || files.clone()),
+        },
+        run_dir: &run_dir,
+        warnings: Vec::new(),
+    };
+    let mut status = HashMap::new();
+    let mut emit = |e: &RunEvent| {
+        if let RunEvent::JobFinished { job, result } = e {
+            status.insert(job.clone(), result.status);
+        }
+    };
+    let options = SchedulerOptions {
+        max_parallel: 4,
+        no_delay: true,
+        run_id: run_dir.id.clone(),
+        run_dir: run_dir.path.clone(),
+        cancel_grace: Duration::from_secs(1),
+    };
+    let (_tx, rx) = mpsc::channel(1);
+    Dispatcher::new(
+        &plan,
+        &graph,
+        run_picks,
+        options,
+        Arc::new(r.exec.clone()),
+        &mut prepare,
+        &mut emit,
+    )
+    .run(rx)
+    .await;
+    prepare.evict();
+    assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
+    let planned = plan_keys(&prepare.inner, &graph, &picks, &prepare.keys)
+        .into_iter()
+        .zip(&plan.jobs)
+        .map(|(k, pj)| (pj.job.name.clone(), k.map(|k| k.key)))
+        .collect();
+    let mut started: Vec<String> = r.exec.started().into_iter().map(|(n, _)| n).collect();
+    started.sort();
+    started.dedup();
+    Ran {
+        status,
+        started,
+        planned,
+    }
+}
+
+fn fail(code: i32) -> AttemptStatus {
+    AttemptStatus::Failed {
+        exit_code: Some(code),
+        reason: FailureReason::ScriptFailure,
+    }
+}
+
+fn script(entries: &[(&str, Vec<AttemptStatus>)]) -> FakeExecutor {
+    FakeExecutor::new(
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+const CHAIN: &str = "
+stages: [build, test]
+build: {stage: build, image: busybox, script: [make]}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+lint: {stage: test, image: busybox, needs: [], script: [lint]}
+";
+
+#[tokio::test]
+async fn a_second_run_of_the_same_inputs_runs_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let first = run(state.path(), Run::new(CHAIN)).await;
+    assert_eq!(first.started, ["build", "lint", "test"]);
+    let second = run(state.path(), Run::new(CHAIN)).await;
+    assert!(second.started.is_empty(), "{:?}", second.started);
+    for job in ["build", "test", "lint"] {
+        assert_eq!(second.status(job), JobStatus::Cached, "{job}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_file_or_image_runs_the_jobs_again() {
+    let state = tempfile::tempdir().unwrap();
+    run(state.path(), Run::new(CHAIN)).await;
+    let edited = Run {
+        files: &[("src/main.c", "blob2:100644")],
+        ..Run::new(CHAIN)
+    };
+    assert_eq!(
+        run(state.path(), edited).await.started,
+        ["build", "lint", "test"]
+    );
+    let rebuilt = Run {
+        files: &[("src/main.c", "blob2:100644")],
+        images: &[("busybox", "sha256:b2")],
+        ..Run::new(CHAIN)
+    };
+    assert_eq!(
+        run(state.path(), rebuilt).await.started,
+        ["build", "lint", "test"]
+    );
+}
+
+#[tokio::test]
+async fn failed_jobs_are_not_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+broken: {image: busybox, script: [x]}
+flaky: {image: busybox, script: [x], allow_failure: true}
+";
+    let exec = || script(&[("broken", vec![fail(1)]), ("flaky", vec![fail(1)])]);
+    for _ in 0..2 {
+        let ran = run(
+            state.path(),
+            Run {
+                exec: exec(),
+                ..Run::new(yaml)
+            },
+        )
+        .await;
+        assert_eq!(ran.started, ["broken", "flaky"]);
+        assert_eq!(ran.status("broken"), JobStatus::Failed);
+        assert_eq!(ran.status("flaky"), JobStatus::AllowedFailure);
+    }
+}
+
+const RETRIED: &str = "
+stages: [build, test]
+flaky: {stage: build, image: busybox, script: [make], retry: 1}
+after: {stage: test, image: busybox, needs: [flaky], script: [check]}
+";
+
+/// `after` reads only `tests/`: its key follows `flaky`'s outputs through `flaky`'s key.
+fn narrow() -> ProjectConfig {
+    ProjectConfig {
+        inputs: vec![("after".into(), vec!["tests/**".into()])],
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_passes_on_retry_is_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let first = run(
+        state.path(),
+        Run {
+            exec: script(&[("flaky", vec![fail(1), AttemptStatus::Success])]),
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    assert_eq!(first.status("flaky"), JobStatus::Success);
+    let second = run(state.path(), Run::new(RETRIED)).await;
+    assert_eq!(second.status("flaky"), JobStatus::Cached);
+    assert_eq!(second.status("after"), JobStatus::Cached);
+}
+
+#[tokio::test]
+async fn a_retried_job_still_stands_for_its_inputs_in_its_dependents_keys() {
+    let state = tempfile::tempdir().unwrap();
+    let retried = || script(&[("flaky", vec![fail(1), AttemptStatus::Success])]);
+    run(
+        state.path(),
+        Run {
+            exec: retried(),
+            config: narrow(),
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    // flaky's source changed, and it is retried again: `after` gets other artifacts.
+    let second = run(
+        state.path(),
+        Run {
+            exec: retried(),
+            config: narrow(),
+            files: &[("src/main.c", "blob2:100644")],
+            ..Run::new(RETRIED)
+        },
+    )
+    .await;
+    assert_eq!(second.started, ["after", "flaky"]);
+}
+
+#[tokio::test]
+async fn dependents_of_a_failed_job_are_not_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test]
+tool: {stage: build, image: busybox, script: [x], allow_failure: true}
+use_tool: {stage: test, image: busybox, needs: [tool], script: [x]}
+later: {stage: test, image: busybox, script: [x]}
+";
+    let exec = || script(&[("tool", vec![fail(1)])]);
+    for _ in 0..2 {
+        let ran = run(
+            state.path(),
+            Run {
+                exec: exec(),
+                ..Run::new(yaml)
+            },
+        )
+        .await;
+        assert_eq!(ran.status("tool"), JobStatus::AllowedFailure);
+        assert_eq!(
+            ran.started,
+            ["later", "tool", "use_tool"],
+            "both receive the artifacts of a failed job (`later` by stage order)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dependents_of_a_manual_job_that_did_not_run_are_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test]
+build: {stage: build, image: busybox, script: [x]}
+deploy: {stage: build, image: busybox, script: [x], when: manual}
+later: {stage: test, image: busybox, script: [x]}
+";
+    run(state.path(), Run::new(yaml)).await;
+    let second = run(state.path(), Run::new(yaml)).await;
+    assert_eq!(second.status("deploy"), JobStatus::Manual);
+    assert_eq!(second.status("later"), JobStatus::Cached);
+}
+
+#[tokio::test]
+async fn a_job_whose_image_has_no_id_yet_is_not_cached() {
+    // The image is pulled by the first run: its key would have said "unknown", which no later
+    // run (knowing the ID) would match.
+    let state = tempfile::tempdir().unwrap();
+    let not_pulled = || Run {
+        images: &[],
+        ..Run::new(CHAIN)
+    };
+    run(state.path(), not_pulled()).await;
+    assert_eq!(
+        run(state.path(), not_pulled()).await.started,
+        ["build", "lint", "test"]
+    );
+    assert!(
+        std::fs::read_dir(state.path().join("results"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "nothing stored under a key that says `unknown`"
+    );
+}
+
+#[tokio::test]
+async fn a_smaller_size_limit_evicts_even_when_every_job_was_cached() {
+    let state = tempfile::tempdir().unwrap();
+    run(state.path(), Run::new(CHAIN)).await;
+    let small = run(
+        state.path(),
+        Run {
+            limit: 1,
+            ..Run::new(CHAIN)
+        },
+    )
+    .await;
+    assert_eq!(small.status("build"), JobStatus::Cached);
+    assert_eq!(
+        run(state.path(), Run::new(CHAIN)).await.started,
+        ["build", "lint", "test"],
+        "the 1-byte limit emptied the cache at the end of the run before"
+    );
+}
+
+#[tokio::test]
+async fn rerun_runs_the_job_and_the_jobs_that_take_its_artifacts() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test, report]
+build: {stage: build, image: busybox, script: [make]}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+lint: {stage: test, image: busybox, needs: [], script: [lint]}
+order_only: {stage: test, image: busybox, needs: [{job: build, artifacts: false}], script: [x]}
+report: {stage: report, image: busybox, needs: [test], script: [x]}
+";
+    run(state.path(), Run::new(yaml)).await;
+    let rerun = run(
+        state.path(),
+        Run {
+            rerun: &["build"],
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(
+        rerun.started,
+        ["build", "report", "test"],
+        "test receives the rerun's artifacts, and report test's"
+    );
+    assert_eq!(rerun.status("lint"), JobStatus::Cached);
+    assert_eq!(
+        rerun.status("order_only"),
+        JobStatus::Cached,
+        "takes nothing from build"
+    );
+    let leaf = run(
+        state.path(),
+        Run {
+            rerun: &["te*"],
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(leaf.started, ["report", "test"], "globs name jobs too");
+}
+
+#[tokio::test]
+async fn explain_computes_the_keys_a_run_stores_results_under() {
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "
+stages: [build, test, deploy]
+build: {stage: build, image: busybox, script: [make]}
+deploy_early: {stage: build, image: busybox, script: [x], when: manual}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+docs: {stage: test, image: busybox, script: [x], rules: [{changes: [docs/**]}]}
+deploy: {stage: deploy, image: busybox, script: [x]}
+";
+    let ran = run(
+        state.path(),
+        Run {
+            config: narrow(),
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    for job in ["build", "test", "docs", "deploy"] {
+        assert_eq!(ran.status(job), JobStatus::Success, "{job}");
+        let key = ran.planned[job].as_ref().unwrap();
+        let manifest = state.path().join("results").join(key).join("manifest.json");
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{job}: no entry under the planned key: {e}"));
+        assert!(text.contains(&format!("\"job\": \"{job}\"")), "{text}");
+    }
+}
