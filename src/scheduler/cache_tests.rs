@@ -32,11 +32,10 @@ impl ChangedFiles for NoChanges {
 }
 
 struct AllIncluded;
-impl crate::pipeline::IncludeRules for AllIncluded {
+impl crate::pipeline::IncludeContext for AllIncluded {
     fn included(
         &self,
         _: &[crate::pipeline::model::Rule],
-        _: &[crate::pipeline::model::Variable],
     ) -> Result<bool, crate::error::ConfigError> {
         Ok(true)
     }

@@ -20,7 +20,20 @@ impl RunDir {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let base = format!("{}-{:03}", format_time(now.as_secs()), now.subsec_millis());
+        // The id labels the run's Docker objects, and an engine is shared by every state
+        // directory (and host) that uses it: a random suffix keeps apart two runs that start in
+        // the same millisecond, so that one's cleanup never removes the other's containers.
+        let salt = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(now.subsec_nanos());
+            h.finish() & 0xff_ffff
+        };
+        let base = format!(
+            "{}-{:03}-{salt:06x}",
+            format_time(now.as_secs()),
+            now.subsec_millis()
+        );
         let mut id = base.clone();
         let mut n = 1;
         while runs.join(&id).exists() {
@@ -95,6 +108,23 @@ fn format_time(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn runs_started_at_once_in_two_state_directories_have_distinct_ids() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let ids: Vec<String> = (0..20)
+            .flat_map(|_| {
+                [
+                    super::RunDir::create(a.path()).unwrap().id,
+                    super::RunDir::create(b.path()).unwrap().id,
+                ]
+            })
+            .collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    }
+
     #[test]
     fn run_ids_sort_by_time() {
         assert_eq!(super::format_time(0), "19700101-000000");
