@@ -129,7 +129,6 @@ async fn run_async(
     picks: Vec<Pick>,
 ) -> anyhow::Result<()> {
     let state = crate::store::state_dir(common.state_dir.as_deref());
-    let run_dir = RunDir::create(&state)?;
     let pull = match args.pull {
         Some(PullArg::Always) => PullPolicy::Always,
         Some(PullArg::Never) => PullPolicy::Never,
@@ -143,8 +142,19 @@ async fn run_async(
         })?,
         None => DEFAULT_TIMEOUT,
     };
+    let limit = match &args.cache_size {
+        Some(s) => parse_size(s).ok_or_else(|| {
+            Error::Usage(format!(
+                "--cache-size `{s}`: expected a size such as 500M or 5G"
+            ))
+        })?,
+        None => DEFAULT_LIMIT,
+    };
+    let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
     let executor: Arc<dyn Executor> =
         Arc::new(DockerExecutor::connect(DockerOptions::default()).await?);
+    // Only now, with the options checked and an engine to run on, is there a run to record.
+    let run_dir = RunDir::create(&state)?;
 
     // Image IDs for the result cache's keys.
     let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
@@ -180,14 +190,6 @@ async fn run_async(
         mount_docker_socket: args.docker_socket,
         cache_store: state.join("cache"),
     };
-    let limit = match &args.cache_size {
-        Some(s) => parse_size(s).ok_or_else(|| {
-            Error::Usage(format!(
-                "--cache-size `{s}`: expected a size such as 500M or 5G"
-            ))
-        })?,
-        None => DEFAULT_LIMIT,
-    };
     let files_checkout = loaded.checkout.clone();
     let mut prepare = CachingPrepare {
         inner: SpecFactory {
@@ -199,7 +201,7 @@ async fn run_async(
         rerun: Rerun::new(args.rerun.clone()),
         keys: KeyContext {
             image_ids: Some(image_ids),
-            config: ProjectConfig::load(&loaded.checkout.project_dir)?,
+            config,
             files: FileDigests::new(move || files_checkout.file_digests()),
         },
         run_dir: &run_dir,

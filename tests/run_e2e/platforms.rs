@@ -1,0 +1,130 @@
+//! Where jobs run: native and emulated architectures chosen by tags, and service containers
+//! reached by their alias.
+
+use crate::support::*;
+
+const MULTIARCH: &str = r#"
+stages: [build, check]
+
+x86_64:
+  stage: build
+  image: busybox:latest
+  script:
+    - uname -m | tee arch-x86_64.txt
+  artifacts:
+    paths: [arch-x86_64.txt]
+
+arm64:
+  stage: build
+  image: arm64v8/busybox:latest
+  tags: [arm64]
+  script:
+    - uname -m | tee arch-arm64.txt
+  artifacts:
+    paths: [arch-arm64.txt]
+
+s390x:
+  stage: build
+  image: s390x/busybox:latest
+  tags: [s390x]
+  script:
+    - uname -m | tee arch-s390x.txt
+  artifacts:
+    paths: [arch-s390x.txt]
+
+check:
+  stage: check
+  image: busybox:latest
+  needs: [x86_64, arm64, s390x]
+  script:
+    - test "$(uname -m)" = x86_64
+    - test "$(cat arch-x86_64.txt)" = x86_64
+    - test "$(cat arch-arm64.txt)" = aarch64
+    - test "$(cat arch-s390x.txt)" = s390x
+    - cat arch-x86_64.txt arch-arm64.txt arch-s390x.txt > machines.txt
+  artifacts:
+    paths: [machines.txt]
+"#;
+
+#[test]
+fn jobs_run_on_x86_64_arm64_and_s390x() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let p = Project::new(MULTIARCH, &[]);
+    let run = p.run(&engine, &[]);
+    run.expect(
+        0,
+        &[
+            ("x86_64", "success"),
+            ("arm64", "success"),
+            ("s390x", "success"),
+            ("check", "success"),
+        ],
+    );
+    for (job, platform) in [
+        ("x86_64", "linux/amd64"),
+        ("arm64", "linux/arm64"),
+        ("s390x", "linux/s390x"),
+        ("check", "linux/amd64"),
+    ] {
+        assert_eq!(run.finished(job)["platform"], platform, "{job}\n{run}");
+        assert_eq!(
+            run.job_events("job_started", job)[0]["platform"],
+            platform,
+            "{job}\n{run}"
+        );
+    }
+    // Each job's artifact says where it ran; `check` got all three and wrote them together.
+    let artifacts = run.run_dir().join("artifacts");
+    for (job, machine) in [
+        ("x86_64", "x86_64"),
+        ("arm64", "aarch64"),
+        ("s390x", "s390x"),
+    ] {
+        let file = artifacts.join(job).join(format!("arch-{job}.txt"));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap_or_default(),
+            format!("{machine}\n"),
+            "{}",
+            file.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(artifacts.join("check/machines.txt")).unwrap(),
+        "x86_64\naarch64\ns390x\n"
+    );
+}
+
+#[test]
+fn a_service_is_reached_by_its_alias() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+web:
+  image: busybox:latest
+  services:
+    - name: busybox:latest
+      alias: web
+      command:
+        - sh
+        - -c
+        - mkdir -p /www && echo "served by the web service" > /www/page.txt && exec httpd -f -p 8080 -h /www
+  script:
+    # Nothing tells when httpd listens: poll it, as a job on GitLab would.
+    - for i in $(seq 120); do wget -qO- http://web:8080/page.txt > page.txt && break; sleep 0.5; done
+    - cat page.txt
+    - test "$(cat page.txt)" = "served by the web service"
+"#;
+    let p = Project::new(ci, &[]);
+    let run = p.run(&engine, &[]);
+    run.expect(0, &[("web", "success")]);
+    let log = p.logs("web");
+    assert!(
+        log.lines().any(|l| l == "served by the web service"),
+        "{log}"
+    );
+}

@@ -1,0 +1,171 @@
+//! Which jobs run: `rules`, manual jobs (reported, run only when named), names and globs,
+//! `--stage`, `--needs`, and `--dry-run`, which creates nothing at all.
+
+use crate::support::*;
+
+const PIPELINE: &str = r#"
+stages: [build, test, deploy]
+
+default:
+  image: busybox:latest
+
+build:
+  stage: build
+  script:
+    - echo built > built.txt
+  artifacts:
+    paths: [built.txt]
+
+"unit:a":
+  stage: test
+  needs: []
+  script: [echo unit a]
+
+"unit:b":
+  stage: test
+  needs: []
+  script: [echo unit b]
+
+lint:
+  stage: test
+  needs: []
+  script: [echo lint]
+
+package:
+  stage: deploy
+  needs: [build]
+  script:
+    - test "$(cat built.txt)" = built
+
+deploy:
+  stage: deploy
+  when: manual
+  script: [echo deployed]
+
+conditional:
+  stage: test
+  rules:
+    - if: $RUN_CONDITIONAL == "yes"
+  script: [echo conditional ran]
+"#;
+
+/// The names in `pipeline_started`'s job list.
+fn listed(run: &Run) -> Vec<String> {
+    let started = run
+        .events
+        .iter()
+        .find(|e| e["event"] == "pipeline_started")
+        .unwrap_or_else(|| panic!("no pipeline_started\n{run}"));
+    let mut names: Vec<String> = started["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn rules_manual_jobs_and_job_selection() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let p = Project::new(PIPELINE, &[]);
+
+    // The whole pipeline: the manual job is reported, not run; the rule leaves `conditional` out.
+    let run = p.run(&engine, &[]);
+    run.expect(
+        0,
+        &[
+            ("build", "success"),
+            ("unit:a", "success"),
+            ("unit:b", "success"),
+            ("lint", "success"),
+            ("package", "success"),
+            ("deploy", "manual"),
+        ],
+    );
+    assert_eq!(
+        run.started_jobs(),
+        ["build", "lint", "package", "unit:a", "unit:b"],
+        "{run}"
+    );
+    assert_eq!(run.finished("deploy")["attempts"], 0);
+    assert!(!listed(&run).contains(&"conditional".to_string()), "{run}");
+
+    // Naming the manual job runs it.
+    let run = p.run(&engine, &["deploy"]);
+    run.expect(0, &[("deploy", "success")]);
+    assert_eq!(run.started_jobs(), ["deploy"], "{run}");
+
+    // A glob.
+    let run = p.run(&engine, &["unit:*"]);
+    run.expect(0, &[("unit:a", "success"), ("unit:b", "success")]);
+    assert_eq!(run.started_jobs(), ["unit:a", "unit:b"], "{run}");
+    assert_eq!(listed(&run), ["unit:a", "unit:b"], "{run}");
+
+    // A stage.
+    let run = p.run(&engine, &["--stage", "test"]);
+    run.expect(0, &[]);
+    assert_eq!(run.started_jobs(), ["lint", "unit:a", "unit:b"], "{run}");
+
+    // A job and what it needs (its script checks that it got build's artifact).
+    let run = p.run(&engine, &["package", "--needs"]);
+    run.expect(0, &[("build", "success"), ("package", "success")]);
+    assert_eq!(run.started_jobs(), ["build", "package"], "{run}");
+
+    // The rule's variable brings the job in.
+    let run = p.run(&engine, &["-e", "RUN_CONDITIONAL=yes", "conditional"]);
+    run.expect(0, &[("conditional", "success")]);
+    assert!(
+        p.logs("conditional")
+            .lines()
+            .any(|l| l == "conditional ran")
+    );
+
+    // Naming a job the rules leave out is an error that says why.
+    let run = p.run_args(&engine, &["run", "conditional"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("conditional"), "{run}");
+}
+
+#[test]
+fn a_dry_run_creates_nothing() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    // A job name of its own, so the engine's events can be filtered on its label while other
+    // tests run.
+    let job = unique("dry");
+    let ci = format!("{job}:\n  image: busybox:latest\n  script: [echo hello]\n");
+    let p = Project::new(&ci, &[]);
+    let label = format!("tezos-ci-local.job={job}");
+
+    let since = engine.now();
+    let run = p.run_args(&engine, &["run", "--dry-run", "--json", "--no-cache"]);
+    let until = engine.now() + 1;
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains(&job), "{run}");
+    assert!(
+        !run.events.iter().any(|e| e["event"] == "job_started"),
+        "{run}"
+    );
+    let created = engine.containers_created(&label, since, until);
+    assert!(created.is_empty(), "a dry run created {created:#?}");
+    assert!(
+        !p.state().join("runs").exists()
+            || std::fs::read_dir(p.state().join("runs")).unwrap().count() == 0,
+        "a dry run made a run directory"
+    );
+
+    // The same query sees the containers of a real run: the check above is not vacuous.
+    let since = engine.now();
+    let run = p.run(&engine, &[]);
+    let until = engine.now() + 1;
+    run.expect(0, &[(job.as_str(), "success")]);
+    let created = engine.containers_created(&label, since, until);
+    assert!(!created.is_empty(), "no container seen for a real run");
+}
