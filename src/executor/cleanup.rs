@@ -8,6 +8,7 @@ use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
     RemoveVolumeOptions,
 };
+use tokio_util::task::TaskTracker;
 
 /// Removes containers (forced), then networks, then volumes carrying `label=value`.
 pub async fn remove_labelled(docker: &Docker, filter: &str) {
@@ -55,32 +56,64 @@ pub async fn remove_labelled(docker: &Docker, filter: &str) {
     }
 }
 
-/// What an attempt owns until it ends: its label and its directory on the host. Dropped
-/// without [`Leftovers::clear`] (the attempt's future was dropped), it removes them anyway.
+/// What an attempt owns until it ends: its label and its directory on the host. Cleared, or
+/// dropped (the attempt's future was dropped), it removes them in a task of `tasks`, so that the
+/// job's result does not wait for the engine to remove its containers; the run waits for those
+/// tasks before it ends (see [`Pending`]).
 pub(crate) struct Leftovers {
     pub docker: Docker,
     pub filter: String,
     pub dir: Option<tempfile::TempDir>,
+    pub tasks: TaskTracker,
 }
 
 impl Leftovers {
-    pub async fn clear(mut self) {
-        remove_labelled(&self.docker, &self.filter).await;
-        if let Some(dir) = self.dir.take() {
-            let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
+    /// Starts removing what the attempt left, in the background.
+    pub fn clear(mut self) {
+        self.spawn_removal();
+    }
+
+    fn spawn_removal(&mut self) {
+        let dir = self.dir.take();
+        // Once: a cleared attempt is dropped too.
+        let (docker, filter) = (self.docker.clone(), std::mem::take(&mut self.filter));
+        if filter.is_empty() {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            self.tasks.spawn_on(
+                async move {
+                    remove_labelled(&docker, &filter).await;
+                    let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
+                },
+                &rt,
+            );
         }
     }
 }
 
 impl Drop for Leftovers {
     fn drop(&mut self) {
-        let Some(dir) = self.dir.take() else { return };
-        let (docker, filter) = (self.docker.clone(), self.filter.clone());
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                remove_labelled(&docker, &filter).await;
-                let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
-            });
-        }
+        self.spawn_removal();
+    }
+}
+
+/// The removals still under way; a run waits for them (up to a limit) before its own sweep.
+#[derive(Clone, Default)]
+pub(crate) struct Pending {
+    tasks: TaskTracker,
+}
+
+impl Pending {
+    pub fn tracker(&self) -> TaskTracker {
+        self.tasks.clone()
+    }
+
+    /// Waits until every removal started so far has ended, or `limit` has passed.
+    pub async fn wait(&self, limit: std::time::Duration) {
+        self.tasks.close();
+        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
+        // Attempts of a later run on the same executor may start removals again.
+        self.tasks.reopen();
     }
 }

@@ -16,11 +16,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cache;
-use super::cleanup::Leftovers;
 pub use super::cleanup::remove_labelled;
+use super::cleanup::{Leftovers, Pending};
 use super::container::{self, Ended, Stage};
 use super::engine::{self, DockerOptions, Engine};
-use super::script::{shell_command, stage_script};
+use super::script::{INLINE_LIMIT, ScriptSource, shell_command, stage_script};
 use super::tarball::Part;
 use super::{AttemptStatus, Executor, FailureReason, JobOutcome, JobSpec, LogSink};
 use super::{outputs, services, volume};
@@ -33,6 +33,9 @@ pub const LABEL_RUN: &str = "tezos-ci-local.run";
 pub const LABEL_JOB: &str = "tezos-ci-local.job";
 pub const LABEL_ATTEMPT: &str = "tezos-ci-local.attempt";
 
+/// How long the end of a run waits for attempts' removals before sweeping by the run's label.
+const REMOVAL_LIMIT: Duration = Duration::from_secs(60);
+
 #[derive(Clone)]
 pub struct DockerExecutor {
     inner: Arc<Inner>,
@@ -41,6 +44,8 @@ pub struct DockerExecutor {
 struct Inner {
     engine: Engine,
     options: DockerOptions,
+    /// Attempts' removals, which go on after their results are reported.
+    pending: Pending,
 }
 
 impl DockerExecutor {
@@ -49,7 +54,11 @@ impl DockerExecutor {
     pub async fn connect(options: DockerOptions) -> Result<Self, Error> {
         let engine = engine::connect(&options).await?;
         Ok(DockerExecutor {
-            inner: Arc::new(Inner { engine, options }),
+            inner: Arc::new(Inner {
+                engine,
+                options,
+                pending: Pending::default(),
+            }),
         })
     }
 
@@ -66,6 +75,12 @@ impl DockerExecutor {
             .as_ref()
             .map(|_| ())
             .map_err(|s| s.as_str())
+    }
+
+    /// Waits until the attempts that ended have removed what they created (they do it in the
+    /// background, after their result is reported).
+    pub async fn settle(&self) {
+        self.inner.pending.wait(REMOVAL_LIMIT).await
     }
 
     /// The engine client, for callers that need more than jobs (tests, diagnostics).
@@ -109,7 +124,11 @@ impl Executor for DockerExecutor {
     fn cleanup(&self, run_id: &str) -> BoxFuture<'static, ()> {
         let docker = self.inner.engine.docker.clone();
         let filter = format!("{LABEL_RUN}={run_id}");
-        Box::pin(async move { remove_labelled(&docker, &filter).await })
+        let pending = self.inner.pending.clone();
+        Box::pin(async move {
+            pending.wait(REMOVAL_LIMIT).await;
+            remove_labelled(&docker, &filter).await
+        })
     }
 }
 
@@ -175,6 +194,7 @@ async fn run_attempt(
         docker: inner.engine.docker.clone(),
         filter: format!("{LABEL_ATTEMPT}={id}"),
         dir: dir.ok(),
+        tasks: inner.pending.tracker(),
     };
     let outcome = match leftovers.dir.as_ref().map(|d| d.path().to_path_buf()) {
         None => Err(format!(
@@ -199,7 +219,9 @@ async fn run_attempt(
     };
     log.line("Cleaning up project directory and file based variables")
         .await;
-    leftovers.clear().await;
+    // The containers, volume and directory go in the background: what follows this job need
+    // not wait for the engine to remove them (the run waits for it before it ends).
+    leftovers.clear();
     let outcome = match outcome {
         Ok(Some(o)) => o,
         Ok(None) => JobOutcome::status_only(AttemptStatus::Canceled),
@@ -294,18 +316,19 @@ impl Job<'_> {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let mut files = vec![
+        let scripts = [
+            ("step_script", stage_script(&spec.project_dir, &spec.script)),
             (
-                "step_script".to_string(),
-                stage_script(&spec.project_dir, &spec.script),
-                0o755,
-            ),
-            (
-                "after_script".to_string(),
+                "after_script",
                 stage_script(&spec.project_dir, &spec.after_script),
-                0o755,
             ),
         ];
+        // Small scripts go in the command; large ones, and file variables, are copied in.
+        let mut files: Vec<(String, String, u32)> = scripts
+            .iter()
+            .filter(|(_, text)| text.len() > INLINE_LIMIT)
+            .map(|(name, text)| (name.to_string(), text.clone(), 0o755))
+            .collect();
         for (name, content) in &spec.file_variables {
             env.push(format!("{name}={tmp}/{name}"));
             files.push((name.clone(), content.clone(), 0o644));
@@ -322,20 +345,29 @@ impl Job<'_> {
                 })
                 .collect()
         };
-        let stage = |name: &str, script: &str, env: Vec<String>| Stage {
-            name: format!("{}-{name}", self.prefix),
-            image: spec.image.clone(),
-            platform: spec.platform.clone(),
-            entrypoint: spec.entrypoint.clone(),
-            cmd: shell_command(&format!("{tmp}/{script}")),
-            env,
-            working_dir: spec.project_dir.clone(),
-            user: spec.user.clone(),
-            labels: self.labels.clone(),
-            volume: vol.name().to_string(),
-            network: network.clone(),
-            privileged: spec.privileged,
-            docker_socket: spec.mount_docker_socket.then(|| engine.socket_path.clone()),
+        let stage = |name: &str, script: usize, env: Vec<String>| {
+            let (file, text) = &scripts[script];
+            let path = format!("{tmp}/{file}");
+            let source = if text.len() > INLINE_LIMIT {
+                ScriptSource::File(&path)
+            } else {
+                ScriptSource::Inline(text)
+            };
+            Stage {
+                name: format!("{}-{name}", self.prefix),
+                image: spec.image.clone(),
+                platform: spec.platform.clone(),
+                entrypoint: spec.entrypoint.clone(),
+                cmd: shell_command(&path, source),
+                env,
+                working_dir: spec.project_dir.clone(),
+                user: spec.user.clone(),
+                labels: self.labels.clone(),
+                volume: vol.name().to_string(),
+                network: network.clone(),
+                privileged: spec.privileged,
+                docker_socket: spec.mount_docker_socket.then(|| engine.socket_path.clone()),
+            }
         };
         let docker = &engine.docker;
         // A failed overlay mount shows only when a container starts: say where it came from.
@@ -361,7 +393,7 @@ impl Job<'_> {
             }
         };
 
-        let step = stage("step", "step_script", env.clone());
+        let step = stage("step", 0, env.clone());
         let step_id = container::create(docker, &step)
             .await
             .map_err(err("cannot create the job's container"))?;
@@ -371,9 +403,11 @@ impl Job<'_> {
                 .await
                 .map_err(err("cannot copy the project into the job's volume"))?;
         }
-        container::upload(docker, &step_id, "/", stage_parts())
-            .await
-            .map_err(err("cannot copy the job's script into its container"))?;
+        if !files.is_empty() {
+            container::upload(docker, &step_id, "/", stage_parts())
+                .await
+                .map_err(err("cannot copy the job's script into its container"))?;
+        }
         log.line("Executing \"step_script\" stage of the job script")
             .await;
         let ended = container::run(docker, &step_id, log, started + spec.timeout)
@@ -390,13 +424,15 @@ impl Job<'_> {
                 "CI_JOB_STATUS={}",
                 if succeeded { "success" } else { "failed" }
             ));
-            let after = stage("after", "after_script", env);
+            let after = stage("after", 1, env);
             let id = container::create(docker, &after)
                 .await
                 .map_err(err("cannot create the after_script container"))?;
-            container::upload(docker, &id, "/", stage_parts())
-                .await
-                .map_err(err("cannot copy after_script into its container"))?;
+            if !files.is_empty() {
+                container::upload(docker, &id, "/", stage_parts())
+                    .await
+                    .map_err(err("cannot copy after_script into its container"))?;
+            }
             let limit = self.inner.options.after_script_timeout;
             match container::run(docker, &id, log, Instant::now() + limit)
                 .await

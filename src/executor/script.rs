@@ -2,10 +2,23 @@
 //! session per stage, `errexit` (and `pipefail` where the shell has it), each command echoed as
 //! `$ command` before it runs.
 
+/// Scripts up to this size travel in the container's command (one argument: Linux takes up to
+/// 128 KiB); larger ones are copied into the container as a file first.
+pub const INLINE_LIMIT: usize = 64 * 1024;
+
+/// How a stage script reaches the container.
+pub enum ScriptSource<'a> {
+    /// In the command itself: nothing to copy before the start.
+    Inline(&'a str),
+    /// A file at this path in the container.
+    File(&'a str),
+}
+
 /// The container command: pick the first shell the image has, as GitLab's runner does (bash
-/// first, for `pipefail`), and run the stage script (`$0`) with it. The image's entrypoint, when
-/// it has one and the job does not override it, runs this command, again as in GitLab.
-pub fn shell_command(script_path: &str) -> Vec<String> {
+/// first, for `pipefail`), and run the stage script with it (`$0` is its path either way). The
+/// image's entrypoint, when it has one and the job does not override it, runs this command,
+/// again as in GitLab.
+pub fn shell_command(script_path: &str, source: ScriptSource) -> Vec<String> {
     const SHELLS: [&str; 7] = [
         "/usr/local/bin/bash",
         "/usr/bin/bash",
@@ -15,18 +28,25 @@ pub fn shell_command(script_path: &str) -> Vec<String> {
         "/bin/sh",
         "/busybox/sh",
     ];
+    let run = match source {
+        ScriptSource::Inline(_) => "-c \"$1\" \"$0\"",
+        ScriptSource::File(_) => "\"$0\"",
+    };
     let mut detect = String::new();
     for (i, sh) in SHELLS.iter().enumerate() {
         let kw = if i == 0 { "if" } else { "elif" };
-        detect.push_str(&format!("{kw} [ -x {sh} ]; then exec {sh} \"$0\"; "));
+        detect.push_str(&format!("{kw} [ -x {sh} ]; then exec {sh} {run}; "));
     }
     detect.push_str("else echo 'shell not found' >&2; exit 1; fi");
-    vec![
-        "sh".to_string(),
-        "-c".to_string(),
-        detect,
-        script_path.to_string(),
-    ]
+    let mut cmd = vec!["sh".to_string(), "-c".to_string(), detect];
+    match source {
+        ScriptSource::Inline(script) => {
+            cmd.push(script_path.to_string());
+            cmd.push(script.to_string());
+        }
+        ScriptSource::File(path) => cmd.push(path.to_string()),
+    }
+    cmd
 }
 
 /// The script of one stage (`before_script` + `script`, or `after_script`).
@@ -91,11 +111,48 @@ mod tests {
 
     #[test]
     fn shell_command_prefers_bash_and_passes_the_script() {
-        let c = shell_command("/s");
+        let c = shell_command("/s", ScriptSource::File("/s"));
         assert_eq!(&c[..2], ["sh", "-c"]);
         assert!(c[2].starts_with("if [ -x /usr/local/bin/bash ]; then exec /usr/local/bin/bash"));
         assert!(c[2].find("/bin/bash").unwrap() < c[2].find("/bin/sh").unwrap());
-        assert_eq!(c[3], "/s");
+        assert_eq!(c[3..], ["/s"]);
+    }
+
+    /// Both forms run the same script in the same way, here with the host's shells.
+    #[test]
+    fn inline_and_file_scripts_run_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = stage_script(
+            dir.path().to_str().unwrap(),
+            &[
+                "echo \"$0 it's $((1 + 2))\"".into(),
+                "false".into(),
+                "echo unreachable".into(),
+            ],
+        );
+        let path = dir.path().join("step_script");
+        std::fs::write(&path, &script).unwrap();
+        let path = path.to_str().unwrap();
+        let run = |cmd: Vec<String>| {
+            let out = std::process::Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        let inline = run(shell_command(path, ScriptSource::Inline(&script)));
+        let file = run(shell_command(path, ScriptSource::File(path)));
+        assert_eq!(inline, file);
+        assert_eq!(inline.0, Some(1));
+        assert!(
+            inline.1.contains(&format!("{path} it's 3\n")),
+            "{}",
+            inline.1
+        );
+        assert!(!inline.1.contains("unreachable\n"), "{}", inline.1);
     }
 
     #[test]

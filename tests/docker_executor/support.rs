@@ -151,9 +151,10 @@ pub async fn run(exec: &DockerExecutor, spec: JobSpec) -> (JobOutcome, String) {
     run_with(exec, spec, vec![], CancellationToken::new()).await
 }
 
-/// Nothing labelled with the run is left: each attempt cleans up after itself. Then the run's
-/// own cleanup, which must be harmless.
+/// Nothing labelled with the run is left once the attempts' background removals are over: each
+/// attempt cleans up after itself. Then the run's own cleanup, which must be harmless.
 pub async fn assert_no_leftovers(exec: &DockerExecutor, run_id: &str) {
+    exec.settle().await;
     let docker = exec.docker();
     let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_RUN}={run_id}")])]);
     let containers = docker
