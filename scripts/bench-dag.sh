@@ -36,9 +36,10 @@ floor=$(awk -v o="$one" 'BEGIN { printf "%.3f", 5 * o }')
 
 ours=(); theirs=()
 for _ in $(seq "$reps"); do
-  s=$(now); "$tcl" -C "$repo" --state-dir "$work/state" run --no-cache -j 6 >/dev/null 2>&1; ours+=("$(elapsed "$s" "$(now)")")
+  s=$(now); "$tcl" -C "$repo" --state-dir "$work/state" run --no-cache -j 6 >/dev/null 2>"$work/ours.log" || { echo "bench: tezos-ci-local failed" >&2; tail -20 "$work/ours.log" >&2; exit 1; }; ours+=("$(elapsed "$s" "$(now)")")
   if [ $peer = yes ]; then
-    s=$(now); (cd "$repo" && gitlab-ci-local --concurrency 6 >/dev/null 2>&1) || true; theirs+=("$(elapsed "$s" "$(now)")")
+    s=$(now); rc=0; (cd "$repo" && gitlab-ci-local --concurrency 6 >"$work/peer.log" 2>&1) || rc=$?; theirs+=("$(elapsed "$s" "$(now)")")
+    [ $rc -eq 0 ] || { echo "bench: gitlab-ci-local failed (exit $rc); its log ends with:" >&2; tail -5 "$work/peer.log" >&2; }
   fi
 done
 m_ours=$(printf '%s\n' "${ours[@]}" | median)

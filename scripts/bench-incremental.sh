@@ -11,8 +11,17 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$here/../examples/octez-mini" "$work/mini"
 make_repo "$work/mini"
 peer=yes; ensure_peer || peer=no
-run_ours() { s=$(now); "$tcl" -C "$work/mini" --state-dir "$work/state" run >/dev/null 2>&1 || true; elapsed "$s" "$(now)"; }
-run_peer() { s=$(now); (cd "$work/mini" && gitlab-ci-local >/dev/null 2>&1) || true; elapsed "$s" "$(now)"; }
+run_ours() {
+  s=$(now)
+  "$tcl" -C "$work/mini" --state-dir "$work/state" run >/dev/null 2>"$work/ours.log" || { echo "bench: tezos-ci-local failed" >&2; tail -20 "$work/ours.log" >&2; exit 1; }
+  elapsed "$s" "$(now)"
+}
+run_peer() {
+  s=$(now); rc=0
+  (cd "$work/mini" && gitlab-ci-local >"$work/peer.log" 2>&1) || rc=$?
+  [ $rc -eq 0 ] || { echo "bench: gitlab-ci-local failed (exit $rc); its log ends with:" >&2; tail -5 "$work/peer.log" >&2; }
+  elapsed "$s" "$(now)"
+}
 first=$(run_ours); second=$(run_ours)
 if [ $peer = yes ]; then pfirst=$(run_peer); psecond=$(run_peer); fi
 printf '\nexamples/octez-mini, same checkout, one run (seconds)\n'
