@@ -59,25 +59,25 @@ fn install(
     })?;
     let hook = hooks.join("pre-push");
     let saved = hooks.join(SAVED);
-    if let Ok(existing) = std::fs::read_to_string(&hook) {
-        if !existing.contains(MARKER) {
-            if saved.exists() {
-                return Err(Error::Usage(format!(
-                    "{} exists and so does {}; move one of them away, then install again",
-                    hook.display(),
-                    saved.display()
-                ))
-                .into());
-            }
-            std::fs::rename(&hook, &saved).map_err(|source| Error::Io {
-                path: hook.clone(),
-                source,
-            })?;
-            println!(
-                "Kept the existing hook as {}; it runs first.",
+    // Anything there that is not ours is kept: a script that is not UTF-8, a binary, a symbolic
+    // link (even a dangling one), a file we cannot read.
+    if present(&hook) && !written_by_us(&hook) {
+        if present(&saved) {
+            return Err(Error::Usage(format!(
+                "{} exists and so does {}; move one of them away, then install again",
+                hook.display(),
                 saved.display()
-            );
+            ))
+            .into());
         }
+        std::fs::rename(&hook, &saved).map_err(|source| Error::Io {
+            path: hook.clone(),
+            source,
+        })?;
+        println!(
+            "Kept the existing hook as {}; it runs first.",
+            saved.display()
+        );
     }
     let exe = std::env::current_exe()
         .map_err(|e| Error::Environment(format!("cannot find this program's path: {e}")))?;
@@ -140,33 +140,42 @@ done
 fn uninstall(hooks: &Path) -> anyhow::Result<()> {
     let hook = hooks.join("pre-push");
     let saved = hooks.join(SAVED);
-    match std::fs::read_to_string(&hook) {
-        Ok(text) if text.contains(MARKER) => {
-            std::fs::remove_file(&hook).map_err(|source| Error::Io {
-                path: hook.clone(),
+    if written_by_us(&hook) {
+        std::fs::remove_file(&hook).map_err(|source| Error::Io {
+            path: hook.clone(),
+            source,
+        })?;
+        if present(&saved) {
+            std::fs::rename(&saved, &hook).map_err(|source| Error::Io {
+                path: saved.clone(),
                 source,
             })?;
-            if saved.exists() {
-                std::fs::rename(&saved, &hook).map_err(|source| Error::Io {
-                    path: saved.clone(),
-                    source,
-                })?;
-                println!("Removed the tezos-ci-local hook and restored the previous one.");
-            } else {
-                println!("Removed {}.", hook.display());
-            }
-            Ok(())
+            println!("Removed the tezos-ci-local hook and restored the previous one.");
+        } else {
+            println!("Removed {}.", hook.display());
         }
-        Ok(_) => Err(Error::Usage(format!(
+        Ok(())
+    } else if present(&hook) {
+        Err(Error::Usage(format!(
             "{} was not written by tezos-ci-local; left as it is",
             hook.display()
         ))
-        .into()),
-        Err(_) => {
-            println!("No pre-push hook to remove.");
-            Ok(())
-        }
+        .into())
+    } else {
+        println!("No pre-push hook to remove.");
+        Ok(())
     }
+}
+
+/// Whether something is at `path`, a dangling symbolic link included.
+fn present(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Whether the hook at `path` is one `install` wrote; its bytes need not be UTF-8.
+fn written_by_us(path: &Path) -> bool {
+    std::fs::read(path)
+        .is_ok_and(|bytes| bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()))
 }
 
 fn set_executable(p: &Path) -> Result<(), Error> {
@@ -182,4 +191,58 @@ fn set_executable(p: &Path) -> Result<(), Error> {
         path: p.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn common() -> CommonArgs {
+        crate::cli::Cli::parse_from(["tezos-ci-local"]).common
+    }
+
+    #[test]
+    fn a_hook_that_is_not_utf8_is_kept_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = dir.path().join("hooks");
+        std::fs::create_dir(&hooks).unwrap();
+        let theirs: &[u8] = b"#!/bin/sh\n# caf\xe9 in Latin-1\nexit 0\n";
+        std::fs::write(hooks.join("pre-push"), theirs).unwrap();
+
+        install(&hooks, dir.path(), &common(), &[]).unwrap();
+        assert!(written_by_us(&hooks.join("pre-push")));
+        assert_eq!(std::fs::read(hooks.join(SAVED)).unwrap(), theirs);
+
+        uninstall(&hooks).unwrap();
+        assert_eq!(std::fs::read(hooks.join("pre-push")).unwrap(), theirs);
+        assert!(!present(&hooks.join(SAVED)));
+    }
+
+    #[test]
+    fn a_dangling_symbolic_link_is_kept_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let hooks = dir.path().join("hooks");
+        std::fs::create_dir(&hooks).unwrap();
+        let target = dir.path().join("tools/pre-push");
+        std::os::unix::fs::symlink(&target, hooks.join("pre-push")).unwrap();
+
+        install(&hooks, dir.path(), &common(), &[]).unwrap();
+        // Our hook is a file of its own: nothing was written through the link.
+        assert!(!target.exists());
+        assert_eq!(std::fs::read_link(hooks.join(SAVED)).unwrap(), target);
+
+        uninstall(&hooks).unwrap();
+        assert_eq!(std::fs::read_link(hooks.join("pre-push")).unwrap(), target);
+        assert!(!present(&hooks.join(SAVED)));
+    }
+
+    #[test]
+    fn uninstall_leaves_a_hook_that_is_not_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs: &[u8] = b"\x7fELF not a script";
+        std::fs::write(dir.path().join("pre-push"), theirs).unwrap();
+        assert!(uninstall(dir.path()).is_err());
+        assert_eq!(std::fs::read(dir.path().join("pre-push")).unwrap(), theirs);
+    }
 }

@@ -1,8 +1,10 @@
 //! What the end-to-end tests share: the engine guard, a project in a temporary git repository,
 //! running the built binary with a deadline, reading its JSON events, and the check that a run
 //! left nothing labelled on the engine.
+// Several test crates include this file and each uses a part of it.
+#![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -163,6 +165,25 @@ pub struct Project {
 impl Project {
     /// A repository holding `.gitlab-ci.yml` and `files`, all committed.
     pub fn new(ci: &str, files: &[(&str, &str)]) -> Project {
+        let p = Project::empty();
+        p.write(".gitlab-ci.yml", ci);
+        for (path, content) in files {
+            p.write(path, content);
+        }
+        p.commit("init");
+        p
+    }
+
+    /// A repository holding a copy of the directory `source` (modes kept), all committed: runs
+    /// of a pipeline of the source tree that write nothing into it.
+    pub fn copy_of(source: &Path) -> Project {
+        let p = Project::empty();
+        copy_tree(source, &p.repo());
+        p.commit("init");
+        p
+    }
+
+    fn empty() -> Project {
         let dir = tempfile::Builder::new()
             .prefix("tcl-e2e-")
             .tempdir()
@@ -170,13 +191,13 @@ impl Project {
         let p = Project { dir };
         std::fs::create_dir_all(p.repo()).unwrap();
         git(&p.repo(), &["init", "-q", "-b", "main"]);
-        p.write(".gitlab-ci.yml", ci);
-        for (path, content) in files {
-            p.write(path, content);
-        }
-        git(&p.repo(), &["add", "-A"]);
-        git(&p.repo(), &["commit", "-qm", "init"]);
         p
+    }
+
+    /// Commits every change of the working tree.
+    pub fn commit(&self, message: &str) {
+        git(&self.repo(), &["add", "-A"]);
+        git(&self.repo(), &["commit", "-qm", message]);
     }
 
     pub fn repo(&self) -> PathBuf {
@@ -247,6 +268,23 @@ impl Project {
     }
 }
 
+/// Copies files and directories (with their permissions, so scripts stay executable).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_tree(&src, &dest);
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dest).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+        } else {
+            panic!("{}: only files and directories are copied", src.display());
+        }
+    }
+}
+
 pub fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@t"])
@@ -304,6 +342,12 @@ impl Run {
         }
     }
 
+    /// The run's id, from its `pipeline_started` event.
+    pub fn run_id(&self) -> &str {
+        self.run_id_opt()
+            .unwrap_or_else(|| panic!("no pipeline_started event:\n{self}"))
+    }
+
     fn run_id_opt(&self) -> Option<&str> {
         self.events
             .iter()
@@ -345,6 +389,20 @@ impl Run {
             .rfind(|e| e["event"] == "pipeline_finished")
             .and_then(|e| e["status"].as_str())
             .unwrap_or_else(|| panic!("no pipeline_finished event:\n{self}"))
+    }
+
+    /// Every job's status (its last `job_finished`), by name.
+    pub fn statuses(&self) -> BTreeMap<&str, &str> {
+        self.events
+            .iter()
+            .filter(|e| e["event"] == "job_finished")
+            .map(|e| {
+                (
+                    e["job"].as_str().expect("a job name"),
+                    e["status"].as_str().expect("a status"),
+                )
+            })
+            .collect()
     }
 
     /// Names of the jobs that had a `job_started` event.

@@ -1,0 +1,301 @@
+//! `tezos-ci-local hook install|uninstall` with the built binary: the pre-push hook it writes,
+//! the user's hook it keeps and gives back, and real `git push`es to a bare repository that the
+//! hook lets through when the pipeline passes and blocks when a job fails (those need Docker).
+
+#[path = "run_e2e/support.rs"]
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::*;
+
+const MARKER: &str = "# installed by tezos-ci-local hook install";
+const SAVED: &str = "pre-push.before-tezos-ci-local";
+
+const PIPELINE: &str = r#"
+check:
+  image: busybox:latest
+  script:
+    - test "$(cat verdict.txt)" = pass
+"#;
+
+const USER_HOOK: &str = "#!/bin/sh\n# the user's own hook\nexit 0\n";
+
+/// `tezos-ci-local -C REPO hook ARGS`.
+fn hook(p: &Project, args: &[&str]) -> Run {
+    let mut c = p.command();
+    c.arg("hook").args(args);
+    Run::of(&mut c, RUN_LIMIT)
+}
+
+fn hooks_dir(p: &Project) -> PathBuf {
+    p.repo().join(".git/hooks")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o111
+        == 0o111
+}
+
+fn write_executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn install_writes_an_executable_hook_and_uninstall_removes_it() {
+    let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
+    let pre_push = hooks_dir(&p).join("pre-push");
+
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(read(&pre_push).contains(MARKER));
+    assert!(read(&pre_push).starts_with("#!/bin/sh\n"));
+    assert!(is_executable(&pre_push));
+    assert!(!hooks_dir(&p).join(SAVED).exists(), "nothing to keep");
+
+    // Installing again replaces ours and keeps nothing (ours is not a user's hook).
+    let run = hook(&p, &["install", "check"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(read(&pre_push).contains("run 'check' --json"), "{run}");
+    assert!(!hooks_dir(&p).join(SAVED).exists());
+
+    let run = hook(&p, &["uninstall"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!pre_push.exists());
+    let run = hook(&p, &["uninstall"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("No pre-push hook"), "{run}");
+}
+
+#[test]
+fn a_users_hook_is_kept_and_given_back() {
+    let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
+    let pre_push = hooks_dir(&p).join("pre-push");
+    let saved = hooks_dir(&p).join(SAVED);
+    write_executable(&pre_push, USER_HOOK);
+
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains(SAVED), "{run}");
+    assert!(read(&pre_push).contains(MARKER));
+    assert_eq!(read(&saved), USER_HOOK);
+    assert!(is_executable(&saved));
+
+    // A second install does not put our hook in the place of the user's.
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(read(&saved), USER_HOOK);
+
+    let run = hook(&p, &["uninstall"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(read(&pre_push), USER_HOOK);
+    assert!(is_executable(&pre_push));
+    assert!(!saved.exists());
+
+    // Uninstall does not remove a hook it did not write.
+    let run = hook(&p, &["uninstall"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains("not written by tezos-ci-local"),
+        "{run}"
+    );
+    assert_eq!(read(&pre_push), USER_HOOK);
+}
+
+#[test]
+fn install_refuses_when_both_a_users_hook_and_a_kept_one_are_there() {
+    let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
+    let pre_push = hooks_dir(&p).join("pre-push");
+    let saved = hooks_dir(&p).join(SAVED);
+    write_executable(&pre_push, USER_HOOK);
+    let older = "#!/bin/sh\n# an older hook, kept by hand\nexit 0\n";
+    write_executable(&saved, older);
+
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("move one of them away"), "{run}");
+    assert_eq!(read(&pre_push), USER_HOOK);
+    assert_eq!(read(&saved), older);
+}
+
+#[test]
+fn install_writes_where_core_hooks_path_says() {
+    let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
+    git(&p.repo(), &["config", "core.hooksPath", "githooks"]);
+
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+    let pre_push = p.repo().join("githooks/pre-push");
+    assert!(read(&pre_push).contains(MARKER));
+    assert!(is_executable(&pre_push));
+    assert!(!hooks_dir(&p).join("pre-push").exists());
+
+    let run = hook(&p, &["uninstall"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!pre_push.exists());
+}
+
+/// A project whose `origin` is a bare repository beside it, with the hook installed.
+fn pushing_project() -> Project {
+    let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
+    let remote = p.scratch("remote.git");
+    git(
+        p.scratch("").as_path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    git(
+        &p.repo(),
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    p
+}
+
+/// `git push origin main` from the project: the hook finds the binary by the absolute path it
+/// was installed with (PATH is left as it is, without the binary's directory), and keeps its
+/// runs in the project's state directory.
+fn push(p: &Project) -> Run {
+    let mut c = Command::new("git");
+    c.args(["push", "origin", "main"])
+        .current_dir(p.repo())
+        .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    Run::of(&mut c, RUN_LIMIT)
+}
+
+/// What the remote's `main` points at, if anything.
+fn remote_main(p: &Project) -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--verify", "-q", "refs/heads/main"])
+        .current_dir(p.scratch("remote.git"))
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap().trim().to_string())
+}
+
+fn head(p: &Project) -> String {
+    let out = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(p.repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The ids of the runs in the project's state directory.
+fn run_ids(p: &Project) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(p.state().join("runs")) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = dir
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let p = pushing_project();
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+
+    let passing = head(&p);
+    let pushed = push(&p);
+    assert_eq!(pushed.code, 0, "{pushed}");
+    let line = format!("tezos-ci-local: {} passed (refs/heads/main)", &passing[..8]);
+    let output = format!("{}{}", pushed.stdout, pushed.stderr);
+    assert_eq!(
+        output
+            .lines()
+            .filter(|l| l.starts_with("tezos-ci-local:"))
+            .collect::<Vec<_>>(),
+        [line.as_str()],
+        "{pushed}"
+    );
+    assert_eq!(remote_main(&p).as_deref(), Some(passing.as_str()));
+    let runs = run_ids(&p);
+    assert_eq!(runs.len(), 1, "one run for one pushed commit: {runs:?}");
+
+    // The commit is what is tested: the working tree, put back to passing, does not count.
+    p.write("verdict.txt", "fail\n");
+    p.commit("break it");
+    let failing = head(&p);
+    p.write("verdict.txt", "pass\n");
+    let pushed = push(&p);
+    assert_ne!(pushed.code, 0, "{pushed}");
+    let blocked = format!(
+        "tezos-ci-local: {} FAILED (refs/heads/main); push blocked",
+        &failing[..8]
+    );
+    assert!(pushed.stderr.contains(&blocked), "{pushed}");
+    assert!(!pushed.stdout.contains(" passed ("), "{pushed}");
+    assert_eq!(remote_main(&p).as_deref(), Some(passing.as_str()));
+
+    // The message names the file with the run's JSON events; it shows why.
+    let details = pushed
+        .stderr
+        .lines()
+        .find(|l| l.contains(&blocked))
+        .and_then(|l| l.rsplit(" or ").next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no details file named\n{pushed}"));
+    let events = read(&details);
+    std::fs::remove_file(&details).unwrap();
+    let failed = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "job_finished" && e["job"] == "check")
+        .unwrap_or_else(|| panic!("no job_finished for check in {events}"));
+    assert_eq!(failed["status"], "failed", "{events}");
+
+    let runs = run_ids(&p);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for id in &runs {
+        engine.assert_no_leftovers(id);
+    }
+}
+
+#[test]
+fn a_failing_user_hook_blocks_the_push_before_the_pipeline_runs() {
+    let p = pushing_project();
+    let pre_push = hooks_dir(&p).join("pre-push");
+    let record = p.scratch("user-hook-ran");
+    write_executable(
+        &pre_push,
+        &format!(
+            "#!/bin/sh\necho \"$1\" > '{}'\necho 'user hook says no' >&2\nexit 7\n",
+            record.display()
+        ),
+    );
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+
+    let pushed = push(&p);
+    assert_ne!(pushed.code, 0, "{pushed}");
+    assert!(pushed.stderr.contains("user hook says no"), "{pushed}");
+    // It was called as git calls a pre-push hook: the remote's name first.
+    assert_eq!(read(&record), "origin\n");
+    assert_eq!(remote_main(&p), None);
+    assert_eq!(run_ids(&p), Vec::<String>::new(), "the pipeline ran");
+}
