@@ -247,6 +247,10 @@ pub struct CleanArgs {
     /// Also delete past runs (logs, artifacts, reports).
     #[arg(long)]
     pub all: bool,
+    /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left
+    /// on the Docker engine; those of runs still going are kept.
+    #[arg(long)]
+    pub engine: bool,
 }
 
 #[derive(Debug, Args)]

@@ -383,3 +383,79 @@ async fn image_entrypoints_are_kept_unless_overridden_and_service_ports_are_awai
         )
         .await;
 }
+
+/// What a killed run leaves (a stopped container, its network and volume) is swept; a running
+/// container of a live run, and what it uses, stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_objects_are_swept_and_live_ones_kept() {
+    use bollard::models::{
+        ContainerCreateBody, HostConfig, NetworkCreateRequest, VolumeCreateRequest,
+    };
+    use tezos_ci_local::executor::docker::{LABEL, LABEL_RUN, Swept, remove_stale};
+    let Some(exec) = docker_or_skip().await else {
+        return;
+    };
+    let docker = exec.docker();
+    let run = format!("test-stale-{}", std::process::id());
+    let labels = std::collections::HashMap::from([
+        (LABEL.to_string(), "1".to_string()),
+        (LABEL_RUN.to_string(), run.clone()),
+    ]);
+    let mut names = Vec::new();
+    for (what, cmd) in [("dead", "true"), ("live", "sleep 60")] {
+        let name = format!("{run}-{what}");
+        docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(name.clone()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        docker
+            .create_network(NetworkCreateRequest {
+                name: name.clone(),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let body = ContainerCreateBody {
+            image: Some("busybox:latest".into()),
+            cmd: Some(vec!["sh".into(), "-c".into(), cmd.into()]),
+            labels: Some(labels.clone()),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{name}:/v")]),
+                network_mode: Some(name.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let opts = bollard::query_parameters::CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        };
+        docker.create_container(Some(opts), body).await.unwrap();
+        docker.start_container(&name, None).await.unwrap();
+        names.push(name);
+    }
+    // The dead one has exited.
+    let mut wait = docker.wait_container(&names[0], None);
+    let _ = futures_util::StreamExt::next(&mut wait).await;
+
+    let swept = remove_stale(docker, &format!("{LABEL_RUN}={run}"), 0).await;
+    assert_eq!(
+        swept,
+        Swept {
+            containers: 1,
+            networks: 1,
+            volumes: 1
+        }
+    );
+    assert!(docker.inspect_container(&names[0], None).await.is_err());
+    assert!(docker.inspect_container(&names[1], None).await.is_ok());
+    assert!(docker.inspect_volume(&names[1]).await.is_ok());
+    exec.cleanup(&run).await;
+    assert!(docker.inspect_container(&names[1], None).await.is_err());
+    assert_no_leftovers(&exec, &run).await;
+}

@@ -95,5 +95,29 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         gone.push("past runs");
     }
     println!("Emptied the {} under {}.", gone.join(", "), state.display());
+    if args.engine {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+        let swept = runtime.block_on(async {
+            let executor = crate::executor::docker::DockerExecutor::connect(
+                crate::executor::engine::DockerOptions::default(),
+            )
+            .await?;
+            Ok::<_, Error>(
+                crate::executor::docker::remove_stale(
+                    executor.docker(),
+                    crate::executor::docker::LABEL,
+                    120,
+                )
+                .await,
+            )
+        })?;
+        println!(
+            "Removed {} containers, {} networks and {} volumes left on the Docker engine.",
+            swept.containers, swept.networks, swept.volumes
+        );
+    }
     Ok(())
 }

@@ -56,6 +56,80 @@ pub async fn remove_labelled(docker: &Docker, filter: &str) {
     }
 }
 
+/// What [`remove_stale`] removed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub containers: usize,
+    pub networks: usize,
+    pub volumes: usize,
+}
+
+/// Removes what runs that no longer exist left on the engine (a process killed with SIGKILL
+/// cannot clean up): every object carrying `label` (`tezos-ci-local` for all) except running
+/// containers and containers created in the last `young` seconds (a run starting now, or one
+/// collecting what its job left), and the networks and volumes such containers use (the engine
+/// refuses to remove those).
+pub async fn remove_stale(docker: &Docker, label: &str, young: i64) -> Swept {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_or_default();
+    let mut swept = Swept::default();
+    for c in containers {
+        let live = c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
+            || c.created.is_some_and(|t| now - t < young);
+        let Some(id) = c.id.as_deref().filter(|_| !live) else {
+            continue;
+        };
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        if docker.remove_container(id, Some(opts)).await.is_ok() {
+            swept.containers += 1;
+        }
+    }
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(filters.clone()),
+        }))
+        .await
+        .unwrap_or_default();
+    for n in networks.iter().filter_map(|n| n.id.as_deref()) {
+        if docker.remove_network(n).await.is_ok() {
+            swept.networks += 1;
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(filters),
+        }))
+        .await
+        .ok()
+        .and_then(|v| v.volumes)
+        .unwrap_or_default();
+    for v in volumes {
+        // Not forced: a volume in use by a live run stays.
+        if docker
+            .remove_volume(&v.name, None::<RemoveVolumeOptions>)
+            .await
+            .is_ok()
+        {
+            swept.volumes += 1;
+        }
+    }
+    swept
+}
+
 /// What an attempt owns until it ends: its label and its directory on the host. Cleared, or
 /// dropped (the attempt's future was dropped), it removes them in a task of `tasks`, so that the
 /// job's result does not wait for the engine to remove its containers; the run waits for those

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cache;
-pub use super::cleanup::remove_labelled;
 use super::cleanup::{Leftovers, Pending};
+pub use super::cleanup::{Swept, remove_labelled, remove_stale};
 use super::container::{self, Ended, Stage};
 use super::engine::{self, DockerOptions, Engine};
 use super::script::{INLINE_LIMIT, ScriptSource, shell_command, stage_script};
