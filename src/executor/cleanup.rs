@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use bollard::Docker;
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
     RemoveVolumeOptions,
@@ -12,48 +13,7 @@ use tokio_util::task::TaskTracker;
 
 /// Removes containers (forced), then networks, then volumes carrying `label=value`.
 pub async fn remove_labelled(docker: &Docker, filter: &str) {
-    let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-    let containers = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters.clone()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap_or_default();
-    let removals = containers.iter().filter_map(|c| c.id.as_deref()).map(|id| {
-        docker.remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        )
-    });
-    futures_util::future::join_all(removals).await;
-    let networks = docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .unwrap_or_default();
-    for n in networks.iter().filter_map(|n| n.id.as_deref()) {
-        let _ = docker.remove_network(n).await;
-    }
-    let volumes = docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(filters),
-        }))
-        .await
-        .ok()
-        .and_then(|v| v.volumes)
-        .unwrap_or_default();
-    for v in volumes {
-        let _ = docker
-            .remove_volume(&v.name, Some(RemoveVolumeOptions { force: true }))
-            .await;
-    }
+    sweep(docker, filter, |_| false, true).await;
 }
 
 /// What [`remove_stale`] removed.
@@ -70,10 +30,25 @@ pub struct Swept {
 /// collecting what its job left), and the networks and volumes such containers use (the engine
 /// refuses to remove those).
 pub async fn remove_stale(docker: &Docker, label: &str, young: i64) -> Swept {
-    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    let live = |c: &ContainerSummary| {
+        c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
+            || c.created.is_some_and(|t| now - t < young)
+    };
+    sweep(docker, label, live, false).await
+}
+
+/// Removes the containers carrying `filter` but those `keep` says, then its networks and
+/// volumes (those in use by a kept container stay, unless `force_volumes`).
+async fn sweep(
+    docker: &Docker,
+    filter: &str,
+    keep: impl Fn(&ContainerSummary) -> bool,
+    force_volumes: bool,
+) -> Swept {
+    let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
     let containers = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -82,22 +57,25 @@ pub async fn remove_stale(docker: &Docker, label: &str, young: i64) -> Swept {
         }))
         .await
         .unwrap_or_default();
-    let mut swept = Swept::default();
-    for c in containers {
-        let live = c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
-            || c.created.is_some_and(|t| now - t < young);
-        let Some(id) = c.id.as_deref().filter(|_| !live) else {
-            continue;
-        };
-        let opts = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
-        if docker.remove_container(id, Some(opts)).await.is_ok() {
-            swept.containers += 1;
-        }
-    }
+    let removals = containers
+        .iter()
+        .filter(|c| !keep(c))
+        .filter_map(|c| c.id.as_deref())
+        .map(|id| {
+            docker.remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+        });
+    let removed = futures_util::future::join_all(removals).await;
+    let mut swept = Swept {
+        containers: removed.iter().filter(|r| r.is_ok()).count(),
+        ..Swept::default()
+    };
     let networks = docker
         .list_networks(Some(ListNetworksOptions {
             filters: Some(filters.clone()),
@@ -118,12 +96,10 @@ pub async fn remove_stale(docker: &Docker, label: &str, young: i64) -> Swept {
         .and_then(|v| v.volumes)
         .unwrap_or_default();
     for v in volumes {
-        // Not forced: a volume in use by a live run stays.
-        if docker
-            .remove_volume(&v.name, None::<RemoveVolumeOptions>)
-            .await
-            .is_ok()
-        {
+        let opts = RemoveVolumeOptions {
+            force: force_volumes,
+        };
+        if docker.remove_volume(&v.name, Some(opts)).await.is_ok() {
             swept.volumes += 1;
         }
     }

@@ -8,14 +8,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::checkout::{Checkout, PipelineOrigin};
 use crate::event::{JobStatus, RunEvent};
 use crate::executor::fake::FakeExecutor;
 use crate::executor::{AttemptStatus, FailureReason, PullPolicy, Workspace};
-use crate::pipeline::Source;
 use crate::plan::select::{Selection, select};
-use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
-use crate::rules::ChangedFiles;
+use crate::plan::{JobGraph, Plan};
 use crate::scheduler::cache::{
     CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, plan_keys,
 };
@@ -24,53 +21,12 @@ use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::results::{DEFAULT_LIMIT, ResultCache};
 use crate::store::runs::RunDir;
 
-struct NoChanges;
-impl ChangedFiles for NoChanges {
-    fn changed(&self, _: Option<&str>) -> Result<Option<Arc<Vec<String>>>, String> {
-        Ok(None)
-    }
-}
-
-struct AllIncluded;
-impl crate::pipeline::IncludeContext for AllIncluded {
-    fn included(
-        &self,
-        _: &[crate::pipeline::model::Rule],
-    ) -> Result<bool, crate::error::ConfigError> {
-        Ok(true)
-    }
-}
-
 /// The plan of `yaml` for a project in `state/project` (the same name in every run of a test,
 /// as `CI_PROJECT_NAME` and the like are part of keys).
 fn plan(state: &Path, yaml: &str) -> (Plan, JobGraph) {
     let dir = state.join("project");
     std::fs::create_dir_all(&dir).unwrap();
-    let origin = PipelineOrigin::default();
-    let checkout = Checkout::discover(&dir, &origin).unwrap();
-    let pipeline = crate::pipeline::load_pipeline(
-        &dir,
-        &Source::Embedded {
-            name: "t.yml".into(),
-            text: yaml.into(),
-        },
-        &AllIncluded,
-    )
-    .unwrap();
-    let files: Vec<String> = Vec::new();
-    let plan = crate::plan::plan(&PlanInput {
-        pipeline: &pipeline,
-        checkout: &checkout,
-        origin: &origin,
-        changes: &NoChanges,
-        files: &files,
-        user_vars: &[],
-        project_dir_in_job: "/builds/p",
-        platform_map: &PlatformMap::default(),
-    })
-    .unwrap();
-    let graph = JobGraph::build(&plan).unwrap();
-    (plan, graph)
+    super::tests::plan_in(&dir, yaml)
 }
 
 /// One run's options.

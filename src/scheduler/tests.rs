@@ -37,10 +37,15 @@ impl crate::pipeline::IncludeContext for AllIncluded {
 
 fn plan(yaml: &str) -> (Plan, JobGraph) {
     let dir = tempfile::tempdir().unwrap();
+    plan_in(dir.path(), yaml)
+}
+
+/// The plan of `yaml` for a project in `dir`, with every include taken and no changes.
+pub(super) fn plan_in(dir: &std::path::Path, yaml: &str) -> (Plan, JobGraph) {
     let origin = PipelineOrigin::default();
-    let checkout = Checkout::discover(dir.path(), &origin).unwrap();
+    let checkout = Checkout::discover(dir, &origin).unwrap();
     let pipeline = crate::pipeline::load_pipeline(
-        dir.path(),
+        dir,
         &Source::Embedded {
             name: "t.yml".into(),
             text: yaml.into(),

@@ -290,36 +290,32 @@ fn list_files(
 
 /// Copies a directory tree, keeping symlinks as symlinks.
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for e in std::fs::read_dir(from)?.flatten() {
-        let src = e.path();
-        let dst = to.join(e.file_name());
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
-        } else {
-            std::fs::copy(&src, &dst)?;
-        }
-    }
-    Ok(())
+    tree(from, to, &|src, dst| std::fs::copy(src, dst).map(drop))
 }
 
 /// Copies a directory tree by hard links where it can (the state directory is one file system:
 /// no bytes copied), by copies where it cannot; symlinks stay symlinks.
 pub fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    tree(from, to, &link_file)
+}
+
+/// Recreates the tree `from` at `to`: directories made, symlinks kept, files given to `file`.
+fn tree(
+    from: &Path,
+    to: &Path,
+    file: &dyn Fn(&Path, &Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)?.flatten() {
         let src = e.path();
         let dst = to.join(e.file_name());
         let ft = e.file_type()?;
         if ft.is_dir() {
-            link_tree(&src, &dst)?;
+            tree(&src, &dst, file)?;
         } else if ft.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
         } else {
-            link_file(&src, &dst)?;
+            file(&src, &dst)?;
         }
     }
     Ok(())
