@@ -161,6 +161,11 @@ pub struct RunArgs {
     /// Mount the host's Docker socket into job containers.
     #[arg(long)]
     pub docker_socket: bool,
+    /// Run the jobs of a platform on another Docker engine, such as
+    /// `linux/arm64=tcp://arm-box:2376` (natively there, instead of under qemu here); the project
+    /// and artifacts travel through the engine's API. Repeatable, one engine a platform.
+    #[arg(long = "engine", value_name = "PLATFORM=ADDRESS")]
+    pub engines: Vec<String>,
     /// Copy every job's artifacts here as well (DIR/JOB/...).
     #[arg(long, value_name = "DIR")]
     pub artifacts_dir: Option<PathBuf>,

@@ -10,7 +10,7 @@ use crate::app::{self, Loaded};
 use crate::cli::{CommonArgs, PullArg, RunArgs};
 use crate::error::Error;
 use crate::event::{PipelineStatus, RunEvent};
-use crate::executor::{DockerExecutor, DockerOptions};
+use crate::executor::{DockerExecutor, DockerOptions, Route, RoutingExecutor};
 use crate::executor::{Executor, PullPolicy, Workspace};
 use crate::pipeline::read::parse_duration;
 use crate::plan::JobGraph;
@@ -151,8 +151,16 @@ async fn run_async(
         None => DEFAULT_LIMIT,
     };
     let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
-    let executor: Arc<dyn Executor> =
-        Arc::new(DockerExecutor::connect(DockerOptions::default()).await?);
+    let routes = args
+        .engines
+        .iter()
+        .map(|r| Route::parse(r).map_err(Error::Usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let executor: Arc<dyn Executor> = if routes.is_empty() {
+        Arc::new(DockerExecutor::connect(DockerOptions::default()).await?)
+    } else {
+        Arc::new(RoutingExecutor::connect(DockerOptions::default(), &routes).await?)
+    };
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
 

@@ -12,6 +12,7 @@ pub mod layers;
 pub mod log;
 mod outputs;
 pub mod paths;
+pub mod routing;
 pub mod script;
 pub mod services;
 pub mod tarball;
@@ -29,6 +30,7 @@ use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy};
 pub use docker::DockerExecutor;
 pub use engine::{DockerOptions, WorkspaceMode};
 pub use log::LogSink;
+pub use routing::{Route, RoutingExecutor};
 
 /// Everything an executor needs to run one attempt of one job, fully resolved: names and
 /// variables expanded, platform chosen, inputs located on the host.

@@ -128,3 +128,90 @@ web:
         "{log}"
     );
 }
+
+/// A Docker engine "on another machine": a TCP address that forwards to this host's engine. The
+/// binary cannot tell, so it gives that engine's jobs their files through the API (upload mode),
+/// as it must for a real remote engine.
+struct TcpEngine {
+    address: String,
+}
+
+impl TcpEngine {
+    fn start() -> TcpEngine {
+        use std::os::unix::net::UnixStream;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let address = format!("tcp://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(engine) = UnixStream::connect("/var/run/docker.sock") else {
+                    continue;
+                };
+                let (mut c_in, mut e_out) =
+                    (client.try_clone().unwrap(), engine.try_clone().unwrap());
+                let (mut e_in, mut c_out) = (engine, client);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut e_out);
+                    let _ = e_out.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut e_in, &mut c_out);
+                    let _ = c_out.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        TcpEngine { address }
+    }
+}
+
+#[test]
+fn a_platform_routed_to_another_engine_runs_there_and_passes_artifacts() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let remote = TcpEngine::start();
+    let ci = r#"
+arm64:
+  image: arm64v8/busybox:latest
+  tags: [arm64]
+  script:
+    - uname -m | tee arch-arm64.txt
+    - ls src/
+  artifacts:
+    paths: [arch-arm64.txt]
+check:
+  image: busybox:latest
+  needs: [arm64]
+  script:
+    - test "$(cat arch-arm64.txt)" = aarch64
+    - uname -m
+"#;
+    let p = Project::new(ci, &[("src/main.ml", "let () = ()\n")]);
+    let route = format!("arm64={}", remote.address);
+    let run = p.run(&engine, &["--engine", &route]);
+    run.expect(0, &[("arm64", "success"), ("check", "success")]);
+    let arm = p.logs("arm64");
+    assert!(
+        arm.contains(&format!("on the Docker engine at {}", remote.address)),
+        "{arm}"
+    );
+    assert!(arm.lines().any(|l| l == "main.ml"), "{arm}");
+    let check = p.logs("check");
+    assert!(!check.contains(&remote.address), "{check}");
+    assert!(check.lines().any(|l| l == "x86_64"), "{check}");
+
+    // A route nobody answers is an environment error before anything runs.
+    let dead = p.run_args(
+        &engine,
+        &["run", "--json", "--engine", "s390x=tcp://127.0.0.1:1"],
+    );
+    assert_eq!(dead.code, 2, "{dead}");
+    assert!(
+        dead.stderr.contains("the engine for linux/s390x jobs"),
+        "{dead}"
+    );
+    // And a route that is not one is a usage error.
+    let bad = p.run_args(&engine, &["run", "--engine", "arm64=arm-box"]);
+    assert_eq!(bad.code, 2, "{bad}");
+    assert!(bad.stderr.contains("is not a Docker address"), "{bad}");
+}
