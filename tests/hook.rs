@@ -299,3 +299,92 @@ fn a_failing_user_hook_blocks_the_push_before_the_pipeline_runs() {
     assert_eq!(remote_main(&p), None);
     assert_eq!(run_ids(&p), Vec::<String>::new(), "the pipeline ran");
 }
+
+/// The jobs that ran in each run of the project's state directory, oldest run first.
+fn jobs_run(p: &Project) -> Vec<Vec<String>> {
+    run_ids(p)
+        .iter()
+        .map(|id| {
+            let mut jobs: Vec<String> =
+                std::fs::read_dir(p.state().join("runs").join(id).join("logs"))
+                    .map(|d| {
+                        d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                            .filter_map(|f| f.strip_suffix(".log").map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            jobs.sort();
+            jobs
+        })
+        .collect()
+}
+
+/// A push runs the pipeline GitLab would: for the pushed branch, with the variables given to
+/// `hook install`, and `rules:changes` compared with what the remote had before the push.
+#[test]
+fn a_push_runs_the_pushed_branch_with_the_installed_options_and_changes_since_the_remote() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+branch:
+  image: busybox:latest
+  rules:
+    - if: $CI_COMMIT_BRANCH == "feature"
+  script:
+    - test "$GREETING" = hi
+docs:
+  image: busybox:latest
+  rules:
+    - changes: [docs/**]
+  script:
+    - "true"
+"#;
+    let p = Project::new(ci, &[("docs/index.md", "# docs\n"), ("src/a.ml", "1\n")]);
+    let remote = p.scratch("remote.git");
+    git(
+        p.scratch("").as_path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    git(
+        &p.repo(),
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    // Installed from `main`, with a variable; pushes come from `feature`.
+    let run = hook(&p, &["install", "--variable", "GREETING=hi"]);
+    assert_eq!(run.code, 0, "{run}");
+    git(&p.repo(), &["checkout", "-q", "-b", "feature"]);
+    let push = |p: &Project| {
+        let mut c = Command::new("git");
+        c.args(["push", "origin", "feature"])
+            .current_dir(p.repo())
+            .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        Run::of(&mut c, RUN_LIMIT)
+    };
+
+    // A new branch: nothing to compare with, so `changes` holds, as on GitLab. It is pushed
+    // from `main`: the pipeline is the pushed branch's, not the checked-out one's.
+    git(&p.repo(), &["checkout", "-q", "main"]);
+    let pushed = push(&p);
+    assert_eq!(pushed.code, 0, "{pushed}");
+    // Then a commit that leaves docs/ alone: compared with the remote's `feature`, no change.
+    git(&p.repo(), &["checkout", "-q", "feature"]);
+    p.write("src/a.ml", "2\n");
+    p.commit("code only");
+    git(&p.repo(), &["checkout", "-q", "main"]);
+    let pushed = push(&p);
+    assert_eq!(pushed.code, 0, "{pushed}");
+    assert_eq!(
+        jobs_run(&p),
+        [
+            vec!["branch".to_string(), "docs".to_string()],
+            vec!["branch".to_string()]
+        ]
+    );
+    for id in run_ids(&p) {
+        engine.assert_no_leftovers(&id);
+    }
+}

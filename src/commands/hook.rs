@@ -88,6 +88,28 @@ fn install(
     if let Some(p) = &common.pipeline {
         extra.push_str(&format!(" --pipeline {}", shell_quote(p)));
     }
+    // What the user gave `hook install` applies to every push, as if typed each time.
+    if common.source != "push" {
+        extra.push_str(&format!(" --source {}", shell_quote(&common.source)));
+    }
+    for v in &common.variables {
+        extra.push_str(&format!(" --variable {}", shell_quote(v)));
+    }
+    if let Some(f) = &common.variables_file {
+        extra.push_str(&format!(
+            " --variables-file {}",
+            shell_quote(&f.to_string_lossy())
+        ));
+    }
+    for m in &common.platform_map {
+        extra.push_str(&format!(" --platform-map {}", shell_quote(m)));
+    }
+    if let Some(d) = &common.state_dir {
+        extra.push_str(&format!(
+            " --state-dir {}",
+            shell_quote(&d.to_string_lossy())
+        ));
+    }
     let job_args: String = jobs
         .iter()
         .map(|j| format!(" {}", shell_quote(j)))
@@ -106,8 +128,18 @@ zero=0000000000000000000000000000000000000000
 printf '%s\n' "$input" | while read -r local_ref local_sha remote_ref remote_sha; do
   [ -n "$local_sha" ] && [ "$local_sha" != "$zero" ] || continue
   short=$(printf '%s' "$local_sha" | cut -c1-8)
+  # The pipeline GitLab would run for this push: the pushed branch or tag, and `changes`
+  # compared with what the remote had (CI_COMMIT_BEFORE_SHA) when this repository has it.
+  case "$local_ref" in
+    refs/heads/*) set -- --branch "${{local_ref#refs/heads/}}" ;;
+    refs/tags/*) set -- --tag "${{local_ref#refs/tags/}}" ;;
+    *) set -- ;;
+  esac
+  if [ "$remote_sha" != "$zero" ] && git cat-file -e "$remote_sha^{{commit}}" 2>/dev/null; then
+    set -- "$@" --changes-base "$remote_sha"
+  fi
   log=$(mktemp)
-  if {exe} -C {project}{extra} --commit "$local_sha" run{job_args} --json >"$log" 2>&1; then
+  if {exe} -C {project}{extra} "$@" --commit "$local_sha" run{job_args} --json >"$log" 2>&1; then
     echo "tezos-ci-local: $short passed ($local_ref)"
     rm -f "$log"
   else
