@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::event::{JobStatus, RunEvent};
 use crate::executor::fake::FakeExecutor;
-use crate::executor::{AttemptStatus, FailureReason, PullPolicy, Workspace};
+use crate::executor::{AttemptStatus, PullPolicy, Workspace};
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan};
 use crate::scheduler::cache::{
@@ -162,21 +162,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
     }
 }
 
-fn fail(code: i32) -> AttemptStatus {
-    AttemptStatus::Failed {
-        exit_code: Some(code),
-        reason: FailureReason::ScriptFailure,
-    }
-}
-
-fn script(entries: &[(&str, Vec<AttemptStatus>)]) -> FakeExecutor {
-    FakeExecutor::new(
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
-}
+use super::tests::{fail, script};
 
 const CHAIN: &str = "
 stages: [build, test]

@@ -199,14 +199,14 @@ async fn run(yaml: &str, exec: FakeExecutor) -> Outcome {
     run_with(yaml, exec, Selection::default(), 4, None).await
 }
 
-fn fail(code: i32) -> AttemptStatus {
+pub(super) fn fail(code: i32) -> AttemptStatus {
     AttemptStatus::Failed {
         exit_code: Some(code),
         reason: FailureReason::ScriptFailure,
     }
 }
 
-fn script(entries: &[(&str, Vec<AttemptStatus>)]) -> FakeExecutor {
+pub(super) fn script(entries: &[(&str, Vec<AttemptStatus>)]) -> FakeExecutor {
     FakeExecutor::new(
         entries
             .iter()
