@@ -150,6 +150,9 @@ async fn run_async(
         })?,
         None => DEFAULT_LIMIT,
     };
+    if let Some(dir) = &args.artifacts_dir {
+        check_artifacts_dir(dir)?;
+    }
     let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
     let routes = args
         .engines
@@ -298,12 +301,48 @@ async fn run_async(
     }
 }
 
+/// Marks a directory `--artifacts-dir` exported to: later runs may replace what is in it.
+const EXPORT_MARKER: &str = ".tezos-ci-local-artifacts";
+
+/// `--artifacts-dir` must be new, empty, or one this program exported to before: files the user
+/// keeps there are never overwritten.
+fn check_artifacts_dir(dir: &Path) -> Result<(), Error> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    if entries.next().is_none() || dir.join(EXPORT_MARKER).exists() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--artifacts-dir {}: the directory holds files that tezos-ci-local did not put there; \
+         choose a new or empty directory",
+        dir.display()
+    )))
+}
+
+/// Copies the run's artifacts to `to/JOB/...`, replacing what an earlier export left for the
+/// same jobs.
 fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
-    if from.exists() {
-        copy_tree(from, to).map_err(|source| Error::Io {
-            path: to.to_path_buf(),
-            source,
-        })?;
+    let io = |source| Error::Io {
+        path: to.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(to).map_err(io)?;
+    std::fs::write(
+        to.join(EXPORT_MARKER),
+        "Artifacts exported by tezos-ci-local --artifacts-dir; later runs replace them.\n",
+    )
+    .map_err(io)?;
+    let Ok(jobs) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    for job in jobs.flatten() {
+        let dest = to.join(job.file_name());
+        match std::fs::remove_dir_all(&dest) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+        copy_tree(&job.path(), &dest).map_err(io)?;
     }
     Ok(())
 }

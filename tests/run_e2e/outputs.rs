@@ -107,6 +107,25 @@ fn artifacts_follow_needs_and_dependencies_and_are_exported() {
             assert!(!dir.join(job).exists(), "{}/{job}", dir.display());
         }
     }
+
+    // Exporting again to the same directory replaces what the first export left.
+    std::fs::write(export.join("a/out/stale.txt"), "old\n").unwrap();
+    let again = p.run(&engine, &["--artifacts-dir", export_arg, "a"]);
+    again.expect(0, &[("a", "success")]);
+    assert_eq!(read(&export.join("a/out/a.txt")), "from-a\n");
+    assert!(!export.join("a/out/stale.txt").exists());
+    assert_eq!(read(&export.join("b/b.txt")), "from-b\n");
+
+    // A directory holding the user's own files is refused before anything runs, and untouched.
+    let mine = p.scratch("mine");
+    std::fs::create_dir_all(mine.join("a")).unwrap();
+    std::fs::write(mine.join("a/notes.txt"), "mine\n").unwrap();
+    let refused = p.run(&engine, &["--artifacts-dir", mine.to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{refused}");
+    assert!(refused.stderr.contains("did not put there"), "{refused}");
+    assert!(refused.events.is_empty(), "{refused}");
+    assert_eq!(read(&mine.join("a/notes.txt")), "mine\n");
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
 }
 
 #[test]
