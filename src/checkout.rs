@@ -119,13 +119,20 @@ impl Checkout {
             ),
             None => repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
         };
-        let head_branch = if origin.commit.is_none() {
+        // The branch the pipeline is for: `--commit BRANCH` names it; otherwise the checked-out
+        // one (a commit tested from a branch is tested as that branch's, as a push would be).
+        let checked_out = || {
             repo.head()
                 .ok()
                 .filter(|h| h.is_branch())
                 .and_then(|h| h.shorthand().ok().map(String::from))
-        } else {
-            None
+        };
+        let head_branch = match &origin.commit {
+            None => checked_out(),
+            Some(rev) if repo.find_branch(rev, git2::BranchType::Local).is_ok() => {
+                Some(rev.clone())
+            }
+            Some(_) => checked_out(),
         };
         let sha = commit
             .as_ref()

@@ -98,7 +98,8 @@ pub struct CommonArgs {
     /// The merge request's target branch (with --source merge_request_event; default: the default branch).
     #[arg(long, value_name = "NAME", global = true)]
     pub target_branch: Option<String>,
-    /// Use this commit, as committed, instead of the working tree.
+    /// Use this commit, as committed, instead of the working tree. The pipeline is the branch's
+    /// when REV names a branch, else the checked-out branch's (`--branch`/`--tag` choose).
     #[arg(long, value_name = "REV", global = true)]
     pub commit: Option<String>,
     /// Map a runner tag to a platform, such as `big_arm=linux/arm64` (`*` allowed at either end). Repeatable.

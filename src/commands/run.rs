@@ -72,19 +72,42 @@ fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error>
     let repo = git2::build::RepoBuilder::new()
         .clone(url, dir.path())
         .map_err(|e| Error::Environment(format!("cannot clone {url}: {}", e.message())))?;
+    if reference.is_none() && repo.head().is_err() {
+        return Err(Error::Usage(format!(
+            "--clone {url}: the repository has no default branch to check out (its HEAD names \
+             no branch); choose one with --ref"
+        )));
+    }
     if let Some(r) = reference {
-        let obj = repo
-            .revparse_single(r)
-            .or_else(|_| repo.revparse_single(&format!("origin/{r}")))
+        let env = |e: git2::Error| Error::Environment(format!("--ref {r}: {}", e.message()));
+        // A branch of the remote becomes the checked-out branch, so that the pipeline is that
+        // branch's (CI_COMMIT_BRANCH); a tag or a commit is checked out detached.
+        let remote_branch = repo
+            .find_branch(&format!("origin/{r}"), git2::BranchType::Remote)
+            .ok();
+        let obj = match &remote_branch {
+            Some(b) => b.get().peel(git2::ObjectType::Commit).map_err(env)?,
+            None => repo
+                .revparse_single(r)
+                .map_err(|e| Error::Usage(format!("--ref {r}: {}", e.message())))?,
+        };
+        let commit = obj
+            .peel_to_commit()
             .map_err(|e| Error::Usage(format!("--ref {r}: {}", e.message())))?;
-        repo.checkout_tree(&obj, Some(git2::build::CheckoutBuilder::new().force()))
-            .map_err(|e| Error::Environment(e.message().to_string()))?;
-        repo.set_head_detached(
-            obj.peel_to_commit()
-                .map_err(|e| Error::Usage(e.message().to_string()))?
-                .id(),
+        repo.checkout_tree(
+            commit.as_object(),
+            Some(git2::build::CheckoutBuilder::new().force()),
         )
-        .map_err(|e| Error::Environment(e.message().to_string()))?;
+        .map_err(env)?;
+        // Detached first: the branch may be the one HEAD is on, which cannot be moved.
+        repo.set_head_detached(commit.id()).map_err(env)?;
+        if remote_branch.is_some() {
+            let mut local = repo.branch(r, &commit, true).map_err(env)?;
+            local
+                .set_upstream(Some(&format!("origin/{r}")))
+                .map_err(env)?;
+            repo.set_head(&format!("refs/heads/{r}")).map_err(env)?;
+        }
     }
     Ok(dir)
 }

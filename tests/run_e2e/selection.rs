@@ -169,3 +169,86 @@ fn a_dry_run_creates_nothing() {
     let created = engine.containers_created(&label, since, until);
     assert!(!created.is_empty(), "no container seen for a real run");
 }
+
+/// What a run works on: `--commit` runs a commit as committed, and `--clone URL --ref BRANCH`
+/// clones into a temporary directory and runs the pipeline of that branch; neither touches the
+/// checkout.
+#[test]
+fn commits_and_clones_are_run_as_committed() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+show:
+  image: busybox:latest
+  script:
+    - echo "branch=${CI_COMMIT_BRANCH:-none} version=$(cat version.txt)"
+"#;
+    let p = Project::new(ci, &[("version.txt", "1\n")]);
+    let first = {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(p.repo())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let remote = p.scratch("remote.git");
+    git(
+        p.scratch("").as_path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    git(
+        &p.repo(),
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&p.repo(), &["push", "-q", "origin", "main"]);
+    git(&p.repo(), &["checkout", "-q", "-b", "feature"]);
+    p.write("version.txt", "2\n");
+    p.commit("version 2");
+    git(&p.repo(), &["push", "-q", "origin", "feature"]);
+    // Uncommitted: seen by a plain run, not by --commit or --clone.
+    p.write("version.txt", "3\n");
+
+    let line = |run: &Run| {
+        run.expect(0, &[("show", "success")]);
+        p.logs("show")
+            .lines()
+            .find(|l| l.starts_with("branch="))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(line(&p.run(&engine, &[])), "branch=feature version=3");
+    assert_eq!(
+        line(&p.run(&engine, &["--commit", &first])),
+        "branch=feature version=1"
+    );
+    let url = remote.to_str().unwrap();
+    // A remote whose HEAD names no branch: nothing to check out unless --ref says what.
+    git(&remote, &["symbolic-ref", "HEAD", "refs/heads/nothing"]);
+    let unborn = p.run(&engine, &["--clone", url]);
+    assert_eq!(unborn.code, 2, "{unborn}");
+    assert!(unborn.stderr.contains("choose one with --ref"), "{unborn}");
+    git(&remote, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    assert_eq!(
+        line(&p.run(&engine, &["--clone", url, "--ref", "feature"])),
+        "branch=feature version=2"
+    );
+    assert_eq!(
+        line(&p.run(&engine, &["--clone", url])),
+        "branch=main version=1"
+    );
+    assert_eq!(
+        line(&p.run(&engine, &["--clone", url, "--ref", "main"])),
+        "branch=main version=1"
+    );
+    // The checkout is as it was.
+    assert_eq!(
+        std::fs::read_to_string(p.repo().join("version.txt")).unwrap(),
+        "3\n"
+    );
+    let bad = p.run(&engine, &["--clone", url, "--ref", "no-such-ref"]);
+    assert_eq!(bad.code, 2, "{bad}");
+    assert!(bad.stderr.contains("--ref no-such-ref"), "{bad}");
+}
