@@ -146,18 +146,10 @@ fn install_writes_where_core_hooks_path_says() {
     assert!(!pre_push.exists());
 }
 
-/// A project whose `origin` is a bare repository beside it, with the hook installed.
+/// A project whose `origin` is an empty bare repository beside it.
 fn pushing_project() -> Project {
     let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
-    let remote = p.scratch("remote.git");
-    git(
-        p.scratch("").as_path(),
-        &["init", "-q", "--bare", remote.to_str().unwrap()],
-    );
-    git(
-        &p.repo(),
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
+    p.add_bare_origin();
     p
 }
 
@@ -186,16 +178,6 @@ fn remote_main(p: &Project) -> Option<String> {
         .then(|| String::from_utf8(out.stdout).unwrap().trim().to_string())
 }
 
-fn head(p: &Project) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(p.repo())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The ids of the runs in the project's state directory.
 fn run_ids(p: &Project) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(p.state().join("runs")) else {
@@ -220,7 +202,7 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
     let run = hook(&p, &["install"]);
     assert_eq!(run.code, 0, "{run}");
 
-    let passing = head(&p);
+    let passing = p.head();
     let pushed = push(&p);
     assert_eq!(pushed.code, 0, "{pushed}");
     let line = format!("tezos-ci-local: {} passed (refs/heads/main)", &passing[..8]);
@@ -240,7 +222,7 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
     // The commit is what is tested: the working tree, put back to passing, does not count.
     p.write("verdict.txt", "fail\n");
     p.commit("break it");
-    let failing = head(&p);
+    let failing = p.head();
     p.write("verdict.txt", "pass\n");
     let pushed = push(&p);
     assert_ne!(pushed.code, 0, "{pushed}");
@@ -342,15 +324,7 @@ docs:
     - "true"
 "#;
     let p = Project::new(ci, &[("docs/index.md", "# docs\n"), ("src/a.ml", "1\n")]);
-    let remote = p.scratch("remote.git");
-    git(
-        p.scratch("").as_path(),
-        &["init", "-q", "--bare", remote.to_str().unwrap()],
-    );
-    git(
-        &p.repo(),
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
+    p.add_bare_origin();
     // Installed from `main`, with a variable; pushes come from `feature`.
     let run = hook(&p, &["install", "--variable", "GREETING=hi"]);
     assert_eq!(run.code, 0, "{run}");

@@ -264,12 +264,17 @@ impl<'a> Dispatcher<'a> {
     }
 
     fn finish_without_running(&mut self, i: usize, status: JobStatus, reason: Option<String>) {
+        self.finish_empty(i, status, 0, reason);
+    }
+
+    /// Completes job `i` with a result that has no output: no exit code, log or artifacts.
+    fn finish_empty(&mut self, i: usize, status: JobStatus, attempts: u32, reason: Option<String>) {
         let result = JobResult {
             status,
             exit_code: None,
             duration: Duration::ZERO,
             platform: self.plan.jobs[i].platform.clone(),
-            attempts: 0,
+            attempts,
             reason,
             coverage: None,
             log: None,
@@ -461,32 +466,12 @@ impl<'a> Dispatcher<'a> {
     }
 
     fn prepare_failed(&mut self, i: usize, attempt: u32, reason: String) {
-        let pj = &self.plan.jobs[i];
-        let result = JobResult {
-            status: if pj.allow_failure.is_allowed() {
-                JobStatus::AllowedFailure
-            } else {
-                JobStatus::Failed
-            },
-            exit_code: None,
-            duration: Duration::ZERO,
-            platform: pj.platform.clone(),
-            attempts: attempt,
-            reason: Some(reason),
-            coverage: None,
-            log: None,
-            junit: Vec::new(),
+        let status = if self.plan.jobs[i].allow_failure.is_allowed() {
+            JobStatus::AllowedFailure
+        } else {
+            JobStatus::Failed
         };
-        self.complete(
-            i,
-            Finished {
-                job: self.plan.jobs[i].job.name.clone(),
-                result,
-                artifacts: None,
-                dotenv: Vec::new(),
-                key: None,
-            },
-        );
+        self.finish_empty(i, status, attempt, Some(reason));
     }
 
     fn on_done(&mut self, msg: Msg) {

@@ -186,23 +186,8 @@ show:
     - echo "branch=${CI_COMMIT_BRANCH:-none} version=$(cat version.txt)"
 "#;
     let p = Project::new(ci, &[("version.txt", "1\n")]);
-    let first = {
-        let out = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(p.repo())
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
-    let remote = p.scratch("remote.git");
-    git(
-        p.scratch("").as_path(),
-        &["init", "-q", "--bare", remote.to_str().unwrap()],
-    );
-    git(
-        &p.repo(),
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
+    let first = p.head();
+    let remote = p.add_bare_origin();
     git(&p.repo(), &["push", "-q", "origin", "main"]);
     git(&p.repo(), &["checkout", "-q", "-b", "feature"]);
     p.write("version.txt", "2\n");

@@ -204,6 +204,31 @@ impl Project {
         self.dir.path().join("repo")
     }
 
+    /// The commit HEAD points at.
+    pub fn head(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(self.repo())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Adds an empty bare repository beside the project as its `origin`; returns its path.
+    pub fn add_bare_origin(&self) -> PathBuf {
+        let remote = self.scratch("remote.git");
+        git(
+            self.scratch("").as_path(),
+            &["init", "-q", "--bare", remote.to_str().unwrap()],
+        );
+        git(
+            &self.repo(),
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        );
+        remote
+    }
+
     pub fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
