@@ -14,12 +14,12 @@ use crate::executor::{DockerExecutor, DockerOptions, Executor, PullPolicy};
 use crate::plan::JobGraph;
 use crate::plan::select::{Selection, select};
 use crate::rules::Evaluation;
-use crate::scheduler::cache::{
+use crate::scheduler::result_keys::{
     FileDigests, InputsFrom, JobKey, KeyContext, PROJECT_CONFIG, ProjectConfig, images_of,
     plan_keys,
 };
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
-use crate::store::results::{DEFAULT_LIMIT, ResultCache};
+use crate::store::result_cache::{DEFAULT_LIMIT, ResultCache};
 use crate::store::runs::RunDir;
 
 pub fn print(loaded: &Loaded, common: &CommonArgs, args: &ExplainArgs) -> anyhow::Result<()> {

@@ -16,12 +16,12 @@ use crate::pipeline::read::parse_duration;
 use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
-use crate::scheduler::cache::{
+use crate::scheduler::result_keys::{
     CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of,
 };
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
-use crate::store::results::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
+use crate::store::result_cache::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
 pub fn run(common: &CommonArgs, args: &RunArgs, jobs: &[String]) -> anyhow::Result<()> {

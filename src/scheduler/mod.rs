@@ -2,8 +2,8 @@
 //! the selection, starting each job through a [`Prepare`] (which builds its spec or finds its
 //! cached result) and an executor, and reporting everything as `RunEvent`s.
 
-pub mod cache;
 pub mod dispatcher;
+pub mod result_keys;
 pub mod spec;
 
 use std::path::PathBuf;
@@ -61,6 +61,6 @@ pub struct SchedulerOptions {
 }
 
 #[cfg(test)]
-mod cache_tests;
+mod result_keys_tests;
 #[cfg(test)]
 mod tests;

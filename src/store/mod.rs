@@ -1,7 +1,7 @@
 //! What tezos-ci-local keeps on the host: run directories (logs, artifacts, reports), the `cache:`
 //! stores jobs share, and the job result cache. All under the state directory, never in the checkout.
 
-pub mod results;
+pub mod result_cache;
 pub mod runs;
 
 use std::path::PathBuf;

@@ -13,12 +13,12 @@ use crate::executor::fake::FakeExecutor;
 use crate::executor::{AttemptStatus, PullPolicy, Workspace};
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan};
-use crate::scheduler::cache::{
+use crate::scheduler::result_keys::{
     CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, plan_keys,
 };
 use crate::scheduler::spec::{LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
-use crate::store::results::{DEFAULT_LIMIT, ResultCache};
+use crate::store::result_cache::{DEFAULT_LIMIT, ResultCache};
 use crate::store::runs::RunDir;
 
 /// The plan of `yaml` for a project in `state/project` (the same name in every run of a test,

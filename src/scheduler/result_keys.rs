@@ -16,7 +16,7 @@ use crate::plan::{JobGraph, Plan};
 use crate::rules::glob::PathPattern;
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
-use crate::store::results::{FORMAT, Hit, ResultCache, Store, link_file, link_tree};
+use crate::store::result_cache::{FORMAT, Hit, ResultCache, Store, link_file, link_tree};
 use crate::store::runs::RunDir;
 
 /// Variables that change with every commit or run but do not reach what a job computes from its
