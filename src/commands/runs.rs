@@ -101,18 +101,10 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             .build()
             .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
         let swept = runtime.block_on(async {
-            let executor = crate::executor::docker::DockerExecutor::connect(
-                crate::executor::engine::DockerOptions::default(),
-            )
-            .await?;
-            Ok::<_, Error>(
-                crate::executor::docker::remove_stale(
-                    executor.docker(),
-                    crate::executor::docker::LABEL,
-                    120,
-                )
-                .await,
-            )
+            let executor =
+                crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
+                    .await?;
+            Ok::<_, Error>(executor.remove_stale(120).await)
         })?;
         println!(
             "Removed {} containers, {} networks and {} volumes left on the Docker engine.",

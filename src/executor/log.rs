@@ -1,6 +1,8 @@
 //! A job's log on its way out: split into lines, masked, written to the job's log file, and sent
-//! to the dispatcher as events. Memory stays bounded whatever the job prints: lines are capped and
-//! the channel is bounded, so a job that prints fast waits for the writer.
+//! to the dispatcher as events. Memory and disk stay bounded whatever the job prints: lines are
+//! capped, the channel is bounded (a job that prints fast waits for the writer), and the log is
+//! capped as GitLab caps a job log (4 MiB by default): past half the cap, lines are kept only in a
+//! ring of the last half, written at the end after a line saying how much was cut.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,6 +11,9 @@ use tokio::sync::mpsc;
 
 /// The longest line kept whole; longer output is cut into pieces of this size.
 const MAX_LINE: usize = 64 * 1024;
+
+/// GitLab's default limit on a job's log (`output_limit`, 4 MiB).
+pub const DEFAULT_LOG_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// A line of a job's log, for the dispatcher.
 #[derive(Debug, Clone)]
@@ -27,6 +32,22 @@ pub struct LogSink {
     /// Shared with the dispatcher, which reads it once the executor has consumed the sink.
     last_coverage: std::sync::Arc<std::sync::Mutex<Option<f64>>>,
     tail: std::collections::VecDeque<String>,
+    cap: Cap,
+}
+
+/// The head and tail of a log that outgrows its limit.
+struct Cap {
+    /// Bytes kept from the start, and at most as many from the end.
+    half: u64,
+    /// Bytes of the head written so far.
+    written: u64,
+    /// Past the head: the last lines, newline-terminated, at most `half` bytes.
+    ring: std::collections::VecDeque<u8>,
+    /// Bytes dropped between the head and the ring.
+    cut: u64,
+    /// Whether the ring starts at the start of a line.
+    aligned: bool,
+    cutting: bool,
 }
 
 /// How many last lines a sink remembers, for the summary of a failed job.
@@ -61,7 +82,21 @@ impl LogSink {
             coverage,
             last_coverage: Default::default(),
             tail: Default::default(),
+            cap: Cap {
+                half: DEFAULT_LOG_LIMIT / 2,
+                written: 0,
+                ring: Default::default(),
+                cut: 0,
+                aligned: true,
+                cutting: false,
+            },
         })
+    }
+
+    /// Caps the log at `bytes` (the first and last halves are kept).
+    pub fn with_limit(mut self, bytes: u64) -> Self {
+        self.cap.half = bytes / 2;
+        self
     }
 
     /// A sink that keeps nothing but the tail (tests).
@@ -119,13 +154,47 @@ impl LogSink {
                 }
             }
         }
-        if let Some(f) = &mut self.file {
-            let _ = writeln!(f, "{line}");
-        }
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();
         }
         self.tail.push_back(line.clone());
+        let size = line.len() as u64 + 1;
+        let cap = &mut self.cap;
+        if !cap.cutting && cap.written + size <= cap.half {
+            cap.written += size;
+            self.out(line).await;
+            return;
+        }
+        if !cap.cutting {
+            cap.cutting = true;
+            let half = cap.half;
+            self.send(format!(
+                "[tezos-ci-local] The job's log passed {}: only its last {} will be kept",
+                bytes(half),
+                bytes(half)
+            ))
+            .await;
+        }
+        let cap = &mut self.cap;
+        cap.ring.extend(line.as_bytes());
+        cap.ring.push_back(b'\n');
+        let excess = (cap.ring.len() as u64).saturating_sub(cap.half);
+        if excess > 0 {
+            cap.aligned = cap.ring[excess as usize - 1] == b'\n';
+            cap.ring.drain(..excess as usize);
+            cap.cut += excess;
+        }
+    }
+
+    /// Writes a kept line to the file and the dispatcher.
+    async fn out(&mut self, line: String) {
+        if let Some(f) = &mut self.file {
+            let _ = writeln!(f, "{line}");
+        }
+        self.send(line).await;
+    }
+
+    async fn send(&mut self, line: String) {
         if let Some(tx) = &self.tx {
             let _ = tx
                 .send(LogLine {
@@ -136,12 +205,49 @@ impl LogSink {
         }
     }
 
+    /// Writes what the ring kept, after a line saying how much was cut.
+    async fn flush_ring(&mut self) {
+        if !self.cap.cutting {
+            return;
+        }
+        self.cap.cutting = false;
+        let mut ring = std::mem::take(&mut self.cap.ring);
+        // The ring starts wherever the last cut fell: drop the rest of that line.
+        if !self.cap.aligned {
+            let start = ring
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(ring.len(), |p| p + 1);
+            ring.drain(..start);
+            self.cap.cut += start as u64;
+        }
+        let total = self.cap.written + self.cap.cut + ring.len() as u64;
+        self.out(format!(
+            "[tezos-ci-local] Job's log exceeded limit of {} bytes: {} cut here ({} kept of {}: \
+             the first {} and the last {})",
+            self.cap.half * 2,
+            bytes(self.cap.cut),
+            bytes(total - self.cap.cut),
+            bytes(total),
+            bytes(self.cap.written),
+            bytes(ring.len() as u64)
+        ))
+        .await;
+        let mut ring = Vec::from(ring);
+        if ring.pop().is_some() {
+            for line in ring.split(|&b| b == b'\n') {
+                self.out(String::from_utf8_lossy(line).into_owned()).await;
+            }
+        }
+    }
+
     /// Flushes a last unterminated line and the file.
     pub async fn finish(&mut self) {
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
             self.emit(&rest).await;
         }
+        self.flush_ring().await;
         if let Some(f) = &mut self.file {
             let _ = f.flush();
         }
@@ -158,6 +264,15 @@ impl LogSink {
 
     pub fn tail(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
+    }
+}
+
+/// A size for people: `512 bytes`, `2.0 MiB`.
+fn bytes(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} bytes"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
 
@@ -214,6 +329,67 @@ mod tests {
             Some(100.0),
             "not 26, the first number of the whole match"
         );
+    }
+
+    #[tokio::test]
+    async fn a_log_past_its_limit_keeps_its_head_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.log");
+        let (tx, mut rx) = mpsc::channel(100_000);
+        let mut sink = LogSink::new("j", Some(&path), Some(tx), Vec::new(), None)
+            .unwrap()
+            .with_limit(1000);
+        // 10 000 lines of 9 bytes and a newline: 100 000 bytes.
+        for i in 0..10_000 {
+            sink.write(format!("line {i:04}\n").as_bytes()).await;
+        }
+        sink.finish().await;
+        drop(sink);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "line 0000");
+        assert_eq!(lines[49], "line 0049", "the first 500 bytes are kept");
+        assert!(
+            lines[50].contains("exceeded limit of 1000 bytes"),
+            "{}",
+            lines[50]
+        );
+        assert!(
+            lines[50].contains("99000 bytes cut") || lines[50].contains("96.7 KiB cut"),
+            "{}",
+            lines[50]
+        );
+        assert_eq!(lines[51], "line 9950", "the last 500 bytes are kept");
+        assert_eq!(*lines.last().unwrap(), "line 9999");
+        assert_eq!(lines.len(), 101);
+        assert!(text.len() < 1200, "{}", text.len());
+        // The dispatcher saw the head, a notice, the cut line and the tail: not the middle.
+        let mut seen = Vec::new();
+        while let Ok(l) = rx.try_recv() {
+            seen.push(l.line);
+        }
+        assert_eq!(seen.len(), 102);
+        assert!(seen[50].contains("only its last 500 bytes"), "{}", seen[50]);
+        assert!(!seen.iter().any(|l| l == "line 5000"));
+    }
+
+    #[tokio::test]
+    async fn a_flood_without_newlines_stays_within_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.log");
+        let mut sink = LogSink::new("j", Some(&path), None, Vec::new(), None)
+            .unwrap()
+            .with_limit(4 * MAX_LINE as u64);
+        let chunk = vec![b'x'; 32 * 1024];
+        for _ in 0..1000 {
+            sink.write(&chunk).await;
+        }
+        sink.finish().await;
+        drop(sink);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert!(size <= 4 * MAX_LINE as u64 + 4096, "{size}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("cut here"), "{}", &text[..200]);
     }
 
     #[tokio::test]

@@ -1,22 +1,18 @@
-//! Executors run one job attempt each, behind the [`Executor`] trait: Docker for real runs, a fake
-//! one for scheduler tests. They never print: output goes to the job's [`LogSink`].
+//! Executors run one job attempt each, behind the [`Executor`] trait. GitLab's job lifecycle is
+//! written once ([`lifecycle`]) over a narrow [`Backend`](lifecycle::Backend): Docker
+//! ([`docker`]) for real runs. [`fake`] is an executor for scheduler tests. They never print:
+//! output goes to the job's [`LogSink`]. `artifacts`, `paths`, `layers`, `tarball` and
+//! `workspace` are the file handling both sides share.
 
 pub mod artifacts;
-pub mod cache;
-mod cleanup;
-mod container;
 pub mod docker;
-pub mod engine;
 pub mod fake;
 pub mod layers;
+pub mod lifecycle;
 pub mod log;
-mod outputs;
 pub mod paths;
 pub mod routing;
-pub mod script;
-pub mod services;
 pub mod tarball;
-mod volume;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -28,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy};
 pub use docker::DockerExecutor;
-pub use engine::{DockerOptions, WorkspaceMode};
+pub use docker::engine::{DockerOptions, WorkspaceMode};
+pub use lifecycle::Lifecycle;
 pub use log::LogSink;
 pub use routing::{Route, RoutingExecutor};
 

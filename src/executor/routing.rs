@@ -1,8 +1,10 @@
-//! Jobs spread over several Docker engines by platform, for when one machine is not enough:
+//! Jobs spread over several executors by platform, for when one machine is not enough:
 //! `--engine linux/arm64=tcp://arm-box:2376` sends the arm64 jobs to that engine (natively
-//! there, instead of under qemu here), and every other job to the default engine. An engine on
-//! another machine shares no files with this one: its jobs get the project, caches and artifacts
-//! through the API (the executor's upload mode), which it picks by itself.
+//! there, instead of under qemu here), and every other job to the default one. Routing knows
+//! nothing of Docker: any [`Executor`] can be a route (`RoutingExecutor::new`); `connect` makes
+//! Docker ones. An engine on another machine shares no files with this one: its jobs get the
+//! project, caches and artifacts through the API (the Docker backend's upload mode), which it
+//! picks by itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -46,13 +48,23 @@ impl Route {
     }
 }
 
-/// The default engine, and the engines of the platforms routed elsewhere.
+/// The default executor, and the executors of the platforms routed elsewhere.
 pub struct RoutingExecutor {
-    default: DockerExecutor,
-    routes: Vec<(String, DockerExecutor)>,
+    default: Arc<dyn Executor>,
+    routes: Vec<(String, Arc<dyn Executor>)>,
 }
 
 impl RoutingExecutor {
+    /// Routes jobs of each platform in `routes` (normalized, as in `linux/arm64`) to its
+    /// executor, and every other job to `default`.
+    pub fn new(default: Arc<dyn Executor>, routes: Vec<(String, Arc<dyn Executor>)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .map(|(p, e)| (normalize(&p).unwrap_or(p), e))
+            .collect();
+        RoutingExecutor { default, routes }
+    }
+
     /// Connects to every engine at once; an engine that does not answer fails the run before it
     /// starts ([`Error::Environment`], naming the route).
     pub async fn connect(default: DockerOptions, routes: &[Route]) -> Result<Self, Error> {
@@ -73,7 +85,7 @@ impl RoutingExecutor {
             async move {
                 DockerExecutor::connect(options)
                     .await
-                    .map(|e| (r.platform.clone(), e))
+                    .map(|e| (r.platform.clone(), Arc::new(e) as Arc<dyn Executor>))
                     .map_err(|e| {
                         Error::Environment(format!("the engine for {} jobs: {e}", r.platform))
                     })
@@ -83,14 +95,14 @@ impl RoutingExecutor {
             DockerExecutor::connect(default.clone()),
             futures_util::future::join_all(connects)
         );
-        Ok(RoutingExecutor {
-            default: first?,
-            routes: rest.into_iter().collect::<Result<_, _>>()?,
-        })
+        Ok(RoutingExecutor::new(
+            Arc::new(first?),
+            rest.into_iter().collect::<Result<_, _>>()?,
+        ))
     }
 
-    /// The engine that runs jobs of `platform`.
-    pub fn engine_for(&self, platform: &str) -> &DockerExecutor {
+    /// The executor that runs jobs of `platform`.
+    pub fn executor_for(&self, platform: &str) -> &Arc<dyn Executor> {
         let platform = normalize(platform).unwrap_or_else(|| platform.to_string());
         self.routes
             .iter()
@@ -98,7 +110,7 @@ impl RoutingExecutor {
             .map_or(&self.default, |(_, e)| e)
     }
 
-    fn all(&self) -> impl Iterator<Item = &DockerExecutor> {
+    fn all(&self) -> impl Iterator<Item = &Arc<dyn Executor>> {
         std::iter::once(&self.default).chain(self.routes.iter().map(|(_, e)| e))
     }
 }
@@ -110,7 +122,7 @@ impl Executor for RoutingExecutor {
         log: LogSink,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, JobOutcome> {
-        self.engine_for(&spec.platform).run(spec, log, cancel)
+        self.executor_for(&spec.platform).run(spec, log, cancel)
     }
 
     /// An image's ID on every engine that has it, joined: which engine runs a job can change

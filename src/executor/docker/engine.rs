@@ -12,9 +12,13 @@ use bollard::models::ImageInspect;
 use bollard::query_parameters::CreateImageOptions;
 use futures_util::StreamExt;
 
-use super::{LogSink, PullPolicy};
 use crate::error::Error;
+use crate::executor::{LogSink, PullPolicy};
 use crate::plan::platform::normalize;
+
+/// How long a short engine call (inspect, kill, remove, list) may take before the run gives up on
+/// it: a wedged engine must not hang a run.
+pub(crate) const CALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// How jobs get the project files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

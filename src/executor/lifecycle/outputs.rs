@@ -1,20 +1,17 @@
 //! What a job leaves once its scripts have run: caches saved, artifacts uploaded, reports
 //! (`junit`, `dotenv`) copied and read, with GitLab's log lines.
 
-use super::artifacts::{Collection, DOTENV_MAX_BYTES, parse_dotenv};
-use super::cache::{self, check_key, pushes, when_matches};
-use super::engine::Engine;
-use super::paths::PathRules;
-use super::volume::{self, JobVolume};
-use super::{AttemptStatus, FailureReason, JobOutcome, JobSpec, LogSink};
+use super::Environment;
+use super::gitlab_cache::{self as cache, check_key, pushes, when_matches};
+use crate::executor::artifacts::{Collection, DOTENV_MAX_BYTES, parse_dotenv};
+use crate::executor::paths::PathRules;
+use crate::executor::{AttemptStatus, FailureReason, JobOutcome, JobSpec, LogSink};
 
 /// Saves caches, then artifacts, then reports (whatever the job's status), in GitLab's order,
-/// from what the job left in its volume (`container`: a stopped stage container on it).
+/// from what the job left in its environment.
 pub(crate) async fn collect(
-    engine: &Engine,
+    env: &mut dyn Environment,
     spec: &JobSpec,
-    vol: &JobVolume,
-    container: &str,
     succeeded: bool,
     log: &mut LogSink,
 ) -> Result<JobOutcome, String> {
@@ -74,15 +71,7 @@ pub(crate) async fn collect(
     if collections.is_empty() {
         return Ok(outcome);
     }
-    let collections = volume::collect(
-        engine,
-        vol,
-        container,
-        pd,
-        spec.workspace.clone(),
-        collections,
-    )
-    .await?;
+    let collections = env.collect(collections).await?;
     for (c, kind) in collections.iter().zip(kinds) {
         match kind {
             Kind::Cache(i) => {

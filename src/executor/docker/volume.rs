@@ -11,11 +11,14 @@ use std::sync::Arc;
 use bollard::models::VolumeCreateRequest;
 use bollard::query_parameters::DownloadFromContainerOptions;
 
-use super::artifacts::{Collection, collect_from_layers, collect_from_tar, copy_tree, place};
 use super::engine::Engine;
-use super::layers::Layers;
-use super::tarball::{Part, consume_stream};
-use super::{JobSpec, LogSink, Workspace};
+use crate::executor::artifacts::{
+    Collection, collect_from_layers, collect_from_tar, copy_tree, place,
+};
+use crate::executor::layers::Layers;
+use crate::executor::lifecycle::ProjectFiles;
+use crate::executor::tarball::{Part, consume_stream};
+use crate::executor::{JobSpec, LogSink, Workspace};
 
 /// The kernel takes mount options up to a page; past this, artifacts are copied, not stacked.
 const MAX_MOUNT_OPTIONS: usize = 3500;
@@ -66,22 +69,20 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| e.to_string())
 }
 
-/// Creates the job's volume. `caches`: directories to restore, in order.
+/// Creates the job's volume with `files` laid over the snapshot.
 pub(crate) async fn prepare(
     engine: &Engine,
     spec: &JobSpec,
     job_dir: &Path,
     name: String,
     labels: &HashMap<String, String>,
-    caches: Vec<PathBuf>,
+    files: ProjectFiles,
     log: &mut LogSink,
 ) -> Result<JobVolume, String> {
-    let inputs: Vec<&super::ArtifactInput> =
-        spec.inputs.iter().filter(|i| i.dir.is_dir()).collect();
-    for i in &inputs {
-        log.line(&format!("Downloading artifacts for {} ...", i.job))
-            .await;
-    }
+    let ProjectFiles {
+        caches,
+        artifacts: inputs,
+    } = files;
     let snapshot = match (&engine.overlay, mountable(&spec.workspace.root)) {
         (Ok(extra), Some(snapshot)) => Some((extra.clone(), snapshot)),
         (Ok(_), None) => {
@@ -98,7 +99,7 @@ pub(crate) async fn prepare(
     let Some((extra, snapshot)) = snapshot else {
         let mut trees = vec![spec.workspace.root.clone()];
         trees.extend(caches);
-        trees.extend(inputs.iter().map(|i| i.dir.clone()));
+        trees.extend(inputs.iter().cloned());
         docker
             .create_volume(VolumeCreateRequest {
                 name: Some(name.clone()),
@@ -133,10 +134,10 @@ pub(crate) async fn prepare(
     let caches_len = caches.len();
     let mut stacked: Vec<String> = Vec::new();
     let mut copied: Vec<PathBuf> = caches.clone();
-    for i in &inputs {
-        match mountable(&i.dir) {
+    for dir in &inputs {
+        match mountable(dir) {
             Some(p) if copied.is_empty() => stacked.push(p),
-            _ => copied.push(i.dir.clone()),
+            _ => copied.push(dir.clone()),
         }
     }
     stacked.reverse();
@@ -151,7 +152,7 @@ pub(crate) async fn prepare(
     if options(&stacked).len() > MAX_MOUNT_OPTIONS {
         // Too many layers for one mount: copy them all, bottom first.
         copied = caches;
-        copied.extend(inputs.iter().map(|i| i.dir.clone()));
+        copied.extend(inputs.iter().cloned());
         stacked.clear();
     }
     if !copied.is_empty() {

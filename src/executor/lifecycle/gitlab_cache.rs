@@ -7,7 +7,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::CacheSpec;
+use crate::executor::CacheSpec;
 use crate::pipeline::model::{ArtifactsWhen, CachePolicy};
 
 pub fn pulls(c: &CacheSpec) -> bool {

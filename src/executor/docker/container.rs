@@ -11,11 +11,15 @@ use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, MountVo
 use bollard::query_parameters::{
     AttachContainerOptions, CreateContainerOptions, KillContainerOptions, UploadToContainerOptions,
 };
+use std::time::Duration;
+
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use super::LogSink;
-use super::tarball::{Part, upload_stream};
+use super::engine::CALL_LIMIT;
+use crate::executor::LogSink;
+use crate::executor::lifecycle::Ended;
+use crate::executor::tarball::{Part, upload_stream};
 
 /// What a stage container is made of.
 pub(crate) struct Stage {
@@ -35,13 +39,6 @@ pub(crate) struct Stage {
     pub privileged: bool,
     /// The engine's socket path, mounted at the same place, when the job asks for it.
     pub docker_socket: Option<String>,
-}
-
-/// How a stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ended {
-    Exited(i64),
-    TimedOut,
 }
 
 pub(crate) async fn create(docker: &Docker, s: &Stage) -> Result<String, DockerError> {
@@ -104,6 +101,9 @@ pub(crate) async fn upload(
     docker.upload_to_container(id, Some(opts), body).await
 }
 
+/// How long output is still read, after a kill at the deadline, before the stream is dropped.
+const KILL_DRAIN: Duration = Duration::from_secs(3);
+
 /// Starts the container and streams its output into `log` until it exits or `deadline` passes
 /// (then it is killed).
 pub(crate) async fn run(
@@ -120,31 +120,72 @@ pub(crate) async fn run(
         ..Default::default()
     };
     // Attached before the start so that no early output is lost.
-    let mut output = docker.attach_container(id, Some(attach)).await?.output;
-    docker.start_container(id, None).await?;
+    let mut output = bounded(docker.attach_container(id, Some(attach)))
+        .await?
+        .output;
+    bounded(docker.start_container(id, None)).await?;
     let mut wait = docker.wait_container(id, None);
     let sleep = tokio::time::sleep_until(deadline);
     tokio::pin!(sleep);
     let mut output_open = true;
     let code = loop {
         tokio::select! {
+            // The deadline first: a job that floods its output must still time out.
+            biased;
+            _ = &mut sleep => {
+                kill_reading(docker, id, &mut output, output_open, log).await;
+                return Ok(Ended::TimedOut);
+            }
+            w = wait.next() => break exit_code(docker, id, w).await?,
             item = output.next(), if output_open => match item {
                 Some(Ok(out)) => write(log, out).await,
                 // A broken attach stream does not stop the job; the exit code still counts.
                 Some(Err(_)) | None => output_open = false,
             },
-            w = wait.next() => break exit_code(docker, id, w).await?,
-            _ = &mut sleep => {
-                kill(docker, id).await;
-                drain(&mut output, log).await;
-                return Ok(Ended::TimedOut);
-            }
         }
     };
     if output_open {
         drain(&mut output, log).await;
     }
     Ok(Ended::Exited(code))
+}
+
+/// An engine call that must not hang the run: the engine may be wedged by another container.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = Result<T, DockerError>>,
+) -> Result<T, DockerError> {
+    tokio::time::timeout(CALL_LIMIT, call)
+        .await
+        .unwrap_or(Err(DockerError::RequestTimeoutError))
+}
+
+/// Kills the container while still reading its output: an engine whose attach stream nobody
+/// reads blocks the container's output, and with it the kill and every `inspect` of it. Output
+/// is read for a few seconds at most; the stream is then dropped by the caller, which closes it.
+async fn kill_reading(
+    docker: &Docker,
+    id: &str,
+    output: &mut (impl futures_util::Stream<Item = Result<LogOutput, DockerError>> + Unpin),
+    mut open: bool,
+    log: &mut LogSink,
+) {
+    let killing = kill(docker, id);
+    tokio::pin!(killing);
+    let until = Instant::now() + KILL_DRAIN;
+    let mut killed = false;
+    while !killed && open {
+        tokio::select! {
+            _ = &mut killing => killed = true,
+            item = tokio::time::timeout_at(until, output.next()) => match item {
+                Ok(Some(Ok(out))) => write(log, out).await,
+                Ok(Some(Err(_)) | None) => open = false,
+                Err(_) => break,
+            },
+        }
+    }
+    if !killed {
+        killing.await;
+    }
 }
 
 async fn write(log: &mut LogSink, out: LogOutput) {
@@ -162,7 +203,7 @@ async fn drain(
     output: &mut (impl futures_util::Stream<Item = Result<LogOutput, DockerError>> + Unpin),
     log: &mut LogSink,
 ) {
-    let until = Instant::now() + std::time::Duration::from_secs(2);
+    let until = Instant::now() + Duration::from_secs(2);
     while let Ok(Some(Ok(out))) = tokio::time::timeout_at(until, output.next()).await {
         write(log, out).await;
     }
@@ -179,16 +220,17 @@ async fn exit_code(
         Some(Err(DockerError::DockerContainerWaitError { code, .. })) => Ok(code),
         Some(Err(e)) => Err(e),
         None => {
-            let state = docker.inspect_container(id, None).await?.state;
+            let state = bounded(docker.inspect_container(id, None)).await?.state;
             Ok(state.and_then(|s| s.exit_code).unwrap_or(-1))
         }
     }
 }
 
+/// Kills the container, within [`CALL_LIMIT`].
 pub(crate) async fn kill(docker: &Docker, id: &str) {
     let opts = KillContainerOptions {
         signal: "SIGKILL".into(),
     };
     // It may have exited meanwhile: nothing to do then.
-    let _ = docker.kill_container(id, Some(opts)).await;
+    let _ = bounded(docker.kill_container(id, Some(opts))).await;
 }

@@ -11,7 +11,7 @@ use bollard::query_parameters::{CreateContainerOptions, LogsOptions};
 use futures_util::StreamExt;
 
 use super::engine::Engine;
-use super::{JobSpec, LogSink};
+use crate::executor::{JobSpec, LogSink};
 
 /// GitLab's default aliases for a service image: the name without tag or digest (and without a
 /// registry port), `/` replaced by `__`, and also by `-` (a valid host name).
