@@ -17,8 +17,35 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// GitLab's default `max_yaml_size_bytes` (2 MB): a CI file may not be larger.
+pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+/// GitLab's default `max_yaml_depth`: maps and lists nested deeper are refused.
+pub const MAX_DEPTH: usize = 100;
+/// The most a document may weigh once its aliases are expanded, counting each node as
+/// [`NODE_WEIGHT`] bytes plus its text. GitLab measures the loaded document against
+/// `max_yaml_size_bytes` the same way, so an alias bomb (a "billion laughs") is refused before it
+/// is built. Every file under [`MAX_FILE_BYTES`] weighs less than this when it has no aliases.
+pub const MAX_EXPANDED_WEIGHT: u64 = 64 * 1024 * 1024;
+const NODE_WEIGHT: u64 = 32;
+
 /// Parses the first document of `text`. An empty document is `Null`.
+///
+/// The parser is driven one event at a time (yaml-rust2's own `load` recurses once per level of
+/// nesting, which overflows the stack on a deep file), and stops at the first error.
 pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(YamlError {
+            span: Span::new(file, 1, 1),
+            message: format!(
+                "the file is {} bytes, more than GitLab's limit of {} bytes for a CI file (max_yaml_size_bytes)",
+                text.len(),
+                MAX_FILE_BYTES
+            ),
+        });
+    }
+    if let Some(error) = forbidden_character(text, &file) {
+        return Err(error);
+    }
     let mut builder = Builder {
         file: file.clone(),
         stack: Vec::new(),
@@ -26,20 +53,52 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
         root: None,
         error: None,
         documents: 0,
+        expanded: 0,
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        return Err(YamlError {
-            span: Span::new(file, e.marker().line(), e.marker().col() + 1),
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| YamlError {
+            span: Span::new(file.clone(), e.marker().line(), e.marker().col() + 1),
             message: e.info().to_string(),
-        });
-    }
-    if let Some(error) = builder.error {
-        return Err(error);
+        })?;
+        // Only the first document counts, as GitLab reads it; the rest is not even scanned.
+        let done = matches!(ev, Event::StreamEnd | Event::DocumentEnd);
+        builder.on_event(ev, mark);
+        if let Some(error) = builder.error.take() {
+            return Err(error);
+        }
+        if done {
+            break;
+        }
     }
     Ok(builder
         .root
         .unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
+}
+
+/// YAML allows no C0 control character but tab and line breaks. yaml-rust2 reads NUL as the end
+/// of the input, which would silently drop the rest of the file, so they are refused here.
+fn forbidden_character(text: &str, file: &Arc<PathBuf>) -> Option<YamlError> {
+    let (offset, c) = text
+        .char_indices()
+        .find(|&(_, c)| c < ' ' && !matches!(c, '\t' | '\n' | '\r') || c == '\u{7f}')?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    let name = match c {
+        '\0' => " (NUL)".to_string(),
+        _ => String::new(),
+    };
+    Some(YamlError {
+        span: Span::new(file.clone(), line, col),
+        message: format!(
+            "control character U+{:04X}{name} is not allowed in a YAML file",
+            c as u32
+        ),
+    })
 }
 
 enum Frame {
@@ -48,22 +107,27 @@ enum Frame {
         span: Span,
         anchor: usize,
         reference: bool,
+        weight: u64,
     },
     Map {
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
         span: Span,
         anchor: usize,
+        weight: u64,
     },
 }
 
 struct Builder {
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with its weight, counted again at every alias to it.
+    anchors: HashMap<usize, (Node, u64)>,
     root: Option<Node>,
     error: Option<YamlError>,
     documents: usize,
+    /// The weight of the document so far, aliases expanded (see [`MAX_EXPANDED_WEIGHT`]).
+    expanded: u64,
 }
 
 fn is_reference(tag: &Option<Tag>) -> bool {
@@ -89,9 +153,9 @@ impl Builder {
     }
 
     /// Hands a finished node to its parent (or makes it the document root).
-    fn complete(&mut self, node: Node, anchor: usize) {
+    fn complete(&mut self, node: Node, anchor: usize, weight: u64) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => {
@@ -99,11 +163,60 @@ impl Builder {
                     self.root = Some(node);
                 }
             }
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
+            Some(Frame::Seq {
+                items, weight: w, ..
+            }) => {
+                *w = w.saturating_add(weight);
+                items.push(node)
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                weight: w,
+                ..
+            }) => match key.take() {
+                None => {
+                    *w = w.saturating_add(weight);
+                    *key = Some(node)
+                }
+                Some(k) => {
+                    *w = w.saturating_add(weight);
+                    entries.push((k, node))
+                }
             },
+        }
+    }
+
+    /// Counts `weight` more of the expanded document; false (with the error set) past the limit.
+    fn grow(&mut self, weight: u64, mark: Marker) -> bool {
+        self.expanded = self.expanded.saturating_add(weight);
+        if self.expanded > MAX_EXPANDED_WEIGHT {
+            let span = self.span(mark);
+            self.fail(
+                span,
+                format!(
+                    "the document expands to more than {MAX_EXPANDED_WEIGHT} bytes (aliases of aliases?); GitLab refuses a CI file this large once loaded (max_yaml_size_bytes)"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Opens a map or list, refusing one nested deeper than GitLab allows.
+    fn open(&mut self, frame: Frame, mark: Marker) {
+        if self.stack.len() >= MAX_DEPTH {
+            let span = self.span(mark);
+            self.fail(
+                span,
+                format!(
+                    "maps and lists are nested more than {MAX_DEPTH} levels deep, GitLab's limit (max_yaml_depth)"
+                ),
+            );
+            return;
+        }
+        if self.grow(NODE_WEIGHT, mark) {
+            self.stack.push(frame);
         }
     }
 
@@ -177,9 +290,11 @@ impl MarkedEventReceiver for Builder {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
             _ if self.documents > 1 => {}
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let node = node.clone();
-                    self.complete(node, 0);
+                Some(&(_, weight)) => {
+                    if self.grow(weight, mark) {
+                        let node = self.anchors[&id].0.clone();
+                        self.complete(node, 0, weight);
+                    }
                 }
                 None => self.fail(self.span(mark), "alias to an unknown anchor"),
             },
@@ -199,16 +314,25 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     Value::Scalar { text, plain }
                 };
-                self.complete(Node::new(value, span), anchor);
+                let weight = NODE_WEIGHT
+                    + match &value {
+                        Value::Scalar { text, .. } => text.len() as u64,
+                        _ => 0,
+                    };
+                if self.grow(weight, mark) {
+                    self.complete(Node::new(value, span), anchor, weight);
+                }
             }
             Event::SequenceStart(anchor, tag) => {
                 let span = self.span(mark);
-                self.stack.push(Frame::Seq {
+                let frame = Frame::Seq {
                     items: Vec::new(),
                     span,
                     anchor,
                     reference: is_reference(&tag),
-                });
+                    weight: NODE_WEIGHT,
+                };
+                self.open(frame, mark);
             }
             Event::SequenceEnd => {
                 let Some(Frame::Seq {
@@ -216,6 +340,7 @@ impl MarkedEventReceiver for Builder {
                     span,
                     anchor,
                     reference,
+                    weight,
                 }) = self.stack.pop()
                 else {
                     return;
@@ -239,7 +364,7 @@ impl MarkedEventReceiver for Builder {
                 } else {
                     Node::new(Value::Seq(items), span)
                 };
-                self.complete(node, anchor);
+                self.complete(node, anchor, weight);
             }
             Event::MappingStart(anchor, tag) => {
                 let span = self.span(mark);
@@ -250,25 +375,28 @@ impl MarkedEventReceiver for Builder {
                     );
                     return;
                 }
-                self.stack.push(Frame::Map {
+                let frame = Frame::Map {
                     entries: Vec::new(),
                     key: None,
                     span,
                     anchor,
-                });
+                    weight: NODE_WEIGHT,
+                };
+                self.open(frame, mark);
             }
             Event::MappingEnd => {
                 let Some(Frame::Map {
                     entries,
                     span,
                     anchor,
+                    weight,
                     ..
                 }) = self.stack.pop()
                 else {
                     return;
                 };
                 let node = self.finish_map(entries, span);
-                self.complete(node, anchor);
+                self.complete(node, anchor, weight);
             }
         }
     }
@@ -380,6 +508,56 @@ other:
             root.as_map().unwrap().get("a").unwrap().as_scalar(),
             Some("2")
         );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_before_it_is_built() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = format!("*a{}", level - 1);
+            let items = vec![prev.as_str(); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("expands to more than"), "{e}");
+        assert!(e.span.line > 1, "{e}");
+        // A few aliases of a small anchor are fine.
+        assert!(parse("a: &a [x, y]\nb: [*a, *a, *a]\n").is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let block_seq = "- ".repeat(30_000) + "x\n";
+        let e = parse(&block_seq).unwrap_err();
+        assert!(e.message.contains("nested more than 100"), "{e}");
+        let mut block_map = String::new();
+        for depth in 0..1_500 {
+            block_map.push_str(&" ".repeat(depth));
+            block_map.push_str("k:\n");
+        }
+        let e = parse(&block_map).unwrap_err();
+        assert!(e.message.contains("max_yaml_depth"), "{e}");
+        assert_eq!(e.span.line, 101, "{e}");
+        let flow = "[".repeat(200) + &"]".repeat(200);
+        assert!(parse(&flow).is_err());
+        let ok = "[".repeat(99) + &"]".repeat(99);
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_nul_byte_is_an_error_naming_its_line() {
+        let e = parse("a: 1\nb: x\0y\nc: [\n").unwrap_err();
+        assert_eq!((e.span.line, e.span.col), (2, 5), "{e}");
+        assert!(e.message.contains("NUL"), "{e}");
+        assert!(parse("a: \u{1b}]0;title\u{7}\n").is_err());
+        assert!(parse("a: b\tc\r\n").is_ok());
+    }
+
+    #[test]
+    fn a_file_over_gitlabs_size_limit_is_refused() {
+        let text = "#".repeat(MAX_FILE_BYTES + 1);
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("max_yaml_size_bytes"), "{e}");
     }
 
     #[test]
