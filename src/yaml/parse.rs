@@ -19,7 +19,19 @@ pub struct YamlError {
 
 /// Parses the first document of `text`. An empty document is `Null`.
 pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
+    let (root, _) = parse_document(text, file.clone(), 1)?;
+    Ok(root.unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
+}
+
+/// Parses document `wanted` (from 1) of `text`, and says how many documents it has: a
+/// `spec:` header and its content are two documents of one file.
+pub fn parse_document(
+    text: &str,
+    file: Arc<PathBuf>,
+    wanted: usize,
+) -> Result<(Option<Node>, usize), YamlError> {
     let mut builder = Builder {
+        wanted,
         file: file.clone(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -37,9 +49,7 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
     if let Some(error) = builder.error {
         return Err(error);
     }
-    Ok(builder
-        .root
-        .unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
+    Ok((builder.root, builder.documents))
 }
 
 enum Frame {
@@ -58,6 +68,7 @@ enum Frame {
 }
 
 struct Builder {
+    wanted: usize,
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
@@ -175,7 +186,7 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::DocumentStart => self.documents += 1,
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
-            _ if self.documents > 1 => {}
+            _ if self.documents != self.wanted => {}
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some(node) => {
                     let node = node.clone();
