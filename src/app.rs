@@ -174,13 +174,33 @@ pub fn load_in(dir: &Path, common: &crate::cli::CommonArgs) -> anyhow::Result<Lo
             .into());
         }
     }
+    let fetcher = crate::pipeline::fetch::Fetcher::new(fetch_config(common, &checkout)?);
+    let mut include_vars = include_variables(&checkout.predefined(&origin, &in_job), &user_pairs);
+    if include_vars.get("CI_SERVER_FQDN").is_none() {
+        include_vars.set("CI_SERVER_FQDN", &fetcher.config.server_fqdn(), true);
+    }
+    let root_inputs = common
+        .inputs
+        .iter()
+        .map(|i| {
+            i.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| Error::Usage(format!("--input {i}: write NAME=VALUE")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let include_rules = IncludeEval {
-        vars: include_variables(&checkout.predefined(&origin, &in_job), &user_pairs),
+        vars: include_vars,
         changes: &changes,
         files: &files,
+        fetcher: &fetcher,
+        root_inputs,
     };
-    let pipeline = crate::pipeline::load_pipeline(&checkout.project_dir, &source, &include_rules)
-        .map_err(Error::from)?;
+    let loaded_pipeline =
+        crate::pipeline::load_pipeline(&checkout.project_dir, &source, &include_rules);
+    for warning in fetcher.take_warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let pipeline = loaded_pipeline.map_err(Error::from)?;
     let mut platform_map = PlatformMap::default();
     for entry in &common.platform_map {
         platform_map.entries.push(
@@ -215,6 +235,64 @@ struct IncludeEval<'a> {
     vars: VarSet,
     changes: &'a dyn ChangedFiles,
     files: &'a dyn ProjectFiles,
+    fetcher: &'a crate::pipeline::fetch::Fetcher,
+    root_inputs: Vec<(String, String)>,
+}
+
+/// Where includes from elsewhere come from: `--project-source`, `--templates-url`,
+/// `--offline`, the token, and the CI server (the `origin` remote's, else gitlab.com).
+fn fetch_config(
+    common: &crate::cli::CommonArgs,
+    checkout: &Checkout,
+) -> Result<crate::pipeline::fetch::FetchConfig, Error> {
+    let mut project_sources = Vec::new();
+    for entry in &common.project_sources {
+        let (project, source) = entry.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--project-source {entry}: write PROJECT=URL_OR_DIR"
+            ))
+        })?;
+        // A relative directory is the user's, relative to where they typed it.
+        let source = if !source.contains("://") && Path::new(source).is_relative() {
+            std::env::current_dir()
+                .map(|d| d.join(source).to_string_lossy().into_owned())
+                .unwrap_or_else(|_| source.to_string())
+        } else {
+            source.to_string()
+        };
+        project_sources.push((project.to_string(), source));
+    }
+    let token = match &common.gitlab_token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| Error::Usage(format!("--gitlab-token-file {}: {e}", f.display())))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("CI_JOB_TOKEN").ok().filter(|t| !t.is_empty()),
+    };
+    if !(common.fetch_timeout > 0.0 && common.fetch_timeout < 86_400.0) {
+        return Err(Error::Usage(
+            "--fetch-timeout takes a number of seconds, more than 0".into(),
+        ));
+    }
+    let server_url = std::env::var("CI_SERVER_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            crate::pipeline::fetch::FetchConfig::server_url_from_remote(
+                checkout.remote_url.as_deref(),
+            )
+        });
+    Ok(crate::pipeline::fetch::FetchConfig {
+        cache_dir: crate::store::state_dir(common.state_dir.as_deref()).join("includes"),
+        offline: common.offline,
+        timeout: std::time::Duration::from_secs_f64(common.fetch_timeout),
+        server_url,
+        project_sources,
+        templates_url: common.templates_url.clone(),
+        token,
+    })
 }
 
 /// Predefined then user variables: what includes see.
@@ -227,6 +305,14 @@ fn include_variables(predefined: &[(String, String)], user: &[(String, String)])
 }
 
 impl IncludeContext for IncludeEval<'_> {
+    fn fetcher(&self) -> Option<&crate::pipeline::fetch::Fetcher> {
+        Some(self.fetcher)
+    }
+
+    fn root_inputs(&self) -> &[(String, String)] {
+        &self.root_inputs
+    }
+
     fn expand(&self, text: &str) -> String {
         crate::plan::variables::expand_keeping_unknown(text, &|n| {
             self.vars.get(n).map(String::from)

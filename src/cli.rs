@@ -113,6 +113,33 @@ pub struct CommonArgs {
         env = "TEZOS_CI_LOCAL_STATE_DIR"
     )]
     pub state_dir: Option<PathBuf>,
+    // Includes from elsewhere and inputs (kept together).
+    /// Set an input of the pipeline file's `spec:inputs` header. Repeatable.
+    #[arg(long = "input", value_name = "NAME=VALUE", global = true)]
+    pub inputs: Vec<String>,
+    /// Use only the include cache: fetch nothing (`include:project`, `component`, `template`,
+    /// `remote`).
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Where a project of `include:project` or `include:component` is: a git URL or a local
+    /// clone (default: CI_SERVER_URL/PROJECT.git). Repeatable.
+    #[arg(
+        long = "project-source",
+        value_name = "PROJECT=URL_OR_DIR",
+        global = true
+    )]
+    pub project_sources: Vec<String>,
+    /// Where `include:template` files are (http(s):// or file://; default: GitLab's repository
+    /// on the CI server).
+    #[arg(long, value_name = "URL", global = true)]
+    pub templates_url: Option<String>,
+    /// A file holding a token for private projects (default: $CI_JOB_TOKEN, else git's own
+    /// credentials and the ssh agent).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub gitlab_token_file: Option<PathBuf>,
+    /// The longest one include fetch may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", global = true)]
+    pub fetch_timeout: f64,
 }
 
 #[derive(Debug, Args, Clone, Default)]

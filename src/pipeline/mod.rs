@@ -2,6 +2,8 @@
 //! `default:` (`resolve`), and build the model (`build`) that the rest of the program reads.
 
 pub mod build;
+pub mod fetch;
+pub mod inputs;
 pub mod load;
 pub mod merge;
 pub mod model;

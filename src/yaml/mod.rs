@@ -9,4 +9,4 @@ mod node;
 mod parse;
 
 pub use node::{Map, Node, Span, Value};
-pub use parse::{YamlError, parse_str};
+pub use parse::{YamlError, parse_document, parse_str};

@@ -33,6 +33,17 @@ const NODE_WEIGHT: u64 = 32;
 /// The parser is driven one event at a time (yaml-rust2's own `load` recurses once per level of
 /// nesting, which overflows the stack on a deep file), and stops at the first error.
 pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
+    let (root, _) = parse_document(text, file.clone(), 1)?;
+    Ok(root.unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
+}
+
+/// Parses document `wanted` (from 1) of `text`, and says how many documents it has: a
+/// `spec:` header and its content are two documents of one file.
+pub fn parse_document(
+    text: &str,
+    file: Arc<PathBuf>,
+    wanted: usize,
+) -> Result<(Option<Node>, usize), YamlError> {
     if text.len() > MAX_FILE_BYTES {
         return Err(YamlError {
             span: Span::new(file, 1, 1),
@@ -47,6 +58,7 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
         return Err(error);
     }
     let mut builder = Builder {
+        wanted,
         file: file.clone(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -61,8 +73,8 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
             span: Span::new(file.clone(), e.marker().line(), e.marker().col() + 1),
             message: e.info().to_string(),
         })?;
-        // Only the first document counts, as GitLab reads it; the rest is not even scanned.
-        let done = matches!(ev, Event::StreamEnd | Event::DocumentEnd);
+        // Documents other than the wanted one are scanned (to count them) but not built.
+        let done = matches!(ev, Event::StreamEnd);
         builder.on_event(ev, mark);
         if let Some(error) = builder.error.take() {
             return Err(error);
@@ -71,9 +83,7 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
             break;
         }
     }
-    Ok(builder
-        .root
-        .unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
+    Ok((builder.root, builder.documents))
 }
 
 /// YAML allows no C0 control character but tab and line breaks. yaml-rust2 reads NUL as the end
@@ -119,6 +129,7 @@ enum Frame {
 }
 
 struct Builder {
+    wanted: usize,
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
     /// Each anchored node with its weight, counted again at every alias to it.
@@ -288,7 +299,7 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::DocumentStart => self.documents += 1,
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
-            _ if self.documents > 1 => {}
+            _ if self.documents != self.wanted => {}
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some(&(_, weight)) => {
                     if self.grow(weight, mark) {
