@@ -4,6 +4,7 @@
 # arm64 and s390x, and the images the examples and tests use, built locally without a registry:
 #   busybox:latest, arm64v8/busybox:latest, s390x/busybox:latest  (from Debian's busybox-static)
 #   debian:bookworm                                               (debootstrap minbase, with git)
+#   tezos-ci-local/ocaml:amd64, tezos-ci-local/ocaml:arm64        (debootstrap + Debian's OCaml)
 # Run as root (or with sudo). Idempotent: a second run takes seconds.
 # Environment: TCL_SKIP_IMAGES=1 skips the images; TCL_DOCKERD_LOG sets the engine's log file.
 set -euo pipefail
@@ -84,4 +85,39 @@ if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' - debian:bookworm >/dev/null
 fi
-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^(busybox|arm64v8/busybox|s390x/busybox|debian):' | sort | sed 's/^/setup: image /' >&2
+
+# 5. OCaml images for examples/octez-mini and pipelines/ocaml.yml: Debian bookworm with Debian's
+# OCaml 4.13, dune, findlib, Alcotest, odoc and opam, one image per platform. The arm64 root is
+# made by `debootstrap --foreign` and finished under qemu (binfmt above); apt-get then installs
+# the OCaml packages inside each root, so that it resolves their virtual dependencies, which
+# debootstrap's --include does not. First time: about 5 minutes for amd64, 15 for arm64.
+ocaml_packages="ocaml-nox ocaml-dune ocaml-findlib libalcotest-ocaml-dev ocaml-odoc opam"
+for arch in amd64 arm64; do
+  tag=tezos-ci-local/ocaml:$arch
+  docker image inspect "$tag" >/dev/null 2>&1 && continue
+  log "building $tag (debootstrap and apt-get$([ "$arch" = amd64 ] || echo ' under qemu'))"
+  mirror=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
+  [ -n "$mirror" ] || mirror=$(grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}')
+  root=$work/ocaml-$arch
+  # debootstrap mounts /proc and /sys in the root: never leave them mounted under $work.
+  trap 'for m in proc sys; do if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi; done; rm -rf "$work"' EXIT
+  if [ "$arch" = amd64 ]; then
+    debootstrap --variant=minbase bookworm "$root" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  else
+    debootstrap --foreign --arch "$arch" --variant=minbase bookworm "$root" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+    chroot "$root" /debootstrap/debootstrap --second-stage >/dev/null
+  fi
+  cp /etc/resolv.conf "$root/etc/resolv.conf"
+  chroot "$root" sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends $ocaml_packages \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc /usr/share/man" >"$work/apt.log" 2>&1 \
+    || { tail -n 30 "$work/apt.log" >&2; log "installing OCaml in $tag failed"; exit 1; }
+  : >"$root/etc/resolv.conf"
+  for m in proc sys; do if mountpoint -q "$root/$m"; then umount -l "$root/$m"; fi; done
+  # `docker import` would label the image amd64 whatever --platform says: mkimage.py sets it.
+  python3 "$here/mkimage.py" "$root" "$arch" "$tag" "$work/ocaml-$arch.tar"
+  docker load -q -i "$work/ocaml-$arch.tar" >/dev/null
+  rm -f "$work/ocaml-$arch.tar"
+  rm -rf "$root"
+done
+docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^(busybox|arm64v8/busybox|s390x/busybox|debian|tezos-ci-local/ocaml):' | sort | sed 's/^/setup: image /' >&2

@@ -16,8 +16,10 @@ use crate::rules::{ChangedFiles, Facts, LazyFiles, ProjectFiles, evaluate};
 use crate::user_vars::{self, UserVar};
 
 /// Pipelines shipped in the binary (`--pipeline NAME`), from `pipelines/`.
-pub const EMBEDDED_PIPELINES: &[(&str, &str)] =
-    &[("octez", include_str!("../pipelines/octez.yml"))];
+pub const EMBEDDED_PIPELINES: &[(&str, &str)] = &[
+    ("octez", include_str!("../pipelines/octez.yml")),
+    ("ocaml", include_str!("../pipelines/ocaml.yml")),
+];
 
 /// Where the project is mounted in job containers, as GitLab's runner does (`/builds/<path>`).
 pub fn project_dir_in_job(checkout: &Checkout) -> String {

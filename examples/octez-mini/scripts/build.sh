@@ -1,25 +1,25 @@
 #!/bin/sh
-# Usage: scripts/build.sh ARCH        (ARCH is x86_64, arm64 or s390x)
+# Usage: scripts/build.sh ARCH [--client-only]      (ARCH is x86_64 or arm64)
 #
-# Builds octez-mini for ARCH into _build/ARCH/:
-#   bin/octez-mini-client   the client: every library and the CLI in one script
-#   lib/octez-mini.sh       the same without the call to cli_main, for tests to source
-#   functions.txt           every function ("file name"), the denominator of coverage
-#   VERSION, SHA256SUMS     what was built, on which machine, and checksums
-#
-# Each source is first "compiled" into _build/ARCH/obj/: checked with sh -n,
-# stripped of whole-line comments, and instrumented for coverage when
-# COVERAGE_OPTIONS contains --instrument (as Octez's builds use bisect_ppx).
-# Compiled objects are kept in _cache/, keyed by the source, this script and
-# the options, so that a job restoring the CI cache skips unchanged sources.
+# Builds octez-mini with dune (release profile) and gathers what the test jobs
+# need into _bin/ARCH/:
+#   bin/octez-mini-client       the client, a native executable for ARCH
+#   test/test_*.exe             the Alcotest unit tests (not with --client-only)
+#   cov/                        with COVERAGE_OPTIONS=--instrument: the same
+#                               client and tests compiled by scripts/instrument.sh
+#                               with ocamlcp, which count what runs
+#   VERSION, SHA256SUMS         what was built, on which machine, and checksums
+# --client-only builds the client alone (the arm64 build runs under qemu, where
+# compiling is slow).
 set -eu
 
 arch=${1:-}
+client_only=no
+[ "${2:-}" = --client-only ] && client_only=yes
 case $arch in
   x86_64) machine=x86_64 ;;
   arm64) machine=aarch64 ;;
-  s390x) machine=s390x ;;
-  *) echo "Usage: $0 x86_64|arm64|s390x" >&2; exit 2 ;;
+  *) echo "Usage: $0 x86_64|arm64 [--client-only]" >&2; exit 2 ;;
 esac
 # Refuse to build on the wrong machine: a build_arm64 job that the runner did
 # not send to an arm64 platform must fail, not silently build for x86_64.
@@ -27,86 +27,38 @@ if [ "$(uname -m)" != "$machine" ]; then
   echo "Error: ARCH=$arch builds on $machine machines only; this one is $(uname -m)" >&2
   exit 1
 fi
-
 . ./scripts/version.sh
-commit=${CI_COMMIT_SHORT_SHA:-unknown}
+compiler=ocaml-$(ocamlfind ocamlopt -version)
+case $compiler in
+  "$deps_image_version" | "$deps_image_version".*) ;;
+  *) echo "Error: this image has $compiler; scripts/version.sh wants $deps_image_version" >&2; exit 1 ;;
+esac
 instrument=no
 case " ${COVERAGE_OPTIONS:-} " in *" --instrument "*) instrument=yes ;; esac
 
-# Link order: a library only calls functions of the ones before it.
-sources="src/lib_crypto/hex.sh src/lib_crypto/sha256.sh src/lib_crypto/base58.sh
-src/lib_michelson/michelson.sh src/lib_block/block.sh src/bin_client/main.sh"
-
-out=_build/$arch
+out=_bin/$arch
 rm -rf "$out"
-mkdir -p "$out/bin" "$out/lib" "$out/obj" _cache
-: > "$out/functions.txt"
-: > "$out/cache-keys"
-hits=0
-misses=0
-for src in $sources; do
-  obj=$out/obj/$(echo "$src" | tr / _)
-  key=$({ cat scripts/build.sh "$src"; echo "instrument=$instrument"; } | sha256sum | cut -c 1-32)
-  echo "$key" >> "$out/cache-keys"
-  if [ -f "_cache/$key" ]; then
-    cp "_cache/$key" "$obj"
-    hits=$((hits + 1))
-  else
-    sh -n "$src"
-    awk -v instrument="$instrument" '
-      /^[ \t]*#/ || /^[ \t]*$/ { next }
-      { print }
-      instrument == "yes" && /^[a-z_][a-z0-9_]*\(\) \{$/ {
-        name = $0; sub(/\(\).*/, "", name); print "  __cov " name
-      }' "$src" > "$obj"
-    cp "$obj" "_cache/$key"
-    misses=$((misses + 1))
-  fi
-  sed -n 's/^\([a-z_][a-z0-9_]*\)() {$/\1/p' "$src" | sed "s|^|$src |" >> "$out/functions.txt"
-done
-# Drop cache entries this build did not use, so that the cache does not grow forever.
-for f in _cache/*; do
-  grep -qx "${f#_cache/}" "$out/cache-keys" || rm -f "$f"
-done
-echo "compiled $((hits + misses)) sources: $hits from _cache/, $misses rebuilt"
-
-{
-  echo "#!/bin/sh"
-  echo "# octez-mini $mini_version for $arch, assembled by scripts/build.sh: do not edit."
-  echo "MINI_VERSION='$mini_version'"
-  echo "MINI_COMMIT='$commit'"
-  echo "MINI_TARGET='$arch'"
-  echo "MINI_MACHINE='$(uname -m)'"
-  if [ "$instrument" = yes ]; then
-    # Each instrumented function appends its name to a file of BISECT_FILE (the
-    # directory Octez's bisect_ppx writes to); one file per process avoids
-    # interleaved writes. Without BISECT_FILE the client records nothing.
-    echo '__cov() {'
-    echo '  if [ -n "${BISECT_FILE:-}" ] && [ -d "$BISECT_FILE" ]; then'
-    echo '    echo "$1" 2>/dev/null >> "${BISECT_FILE%/}/visits.$$"'
-    echo '  fi'
-    echo '  return 0'
-    echo '}'
-  fi
-  for src in $sources; do
-    cat "$out/obj/$(echo "$src" | tr / _)"
-  done
-} > "$out/lib/octez-mini.sh"
-{
-  cat "$out/lib/octez-mini.sh"
-  echo 'cli_main "$@"'
-} > "$out/bin/octez-mini-client"
-chmod +x "$out/bin/octez-mini-client"
+mkdir -p "$out/bin"
+if [ "$client_only" = yes ]; then
+  dune build --profile release ./src/bin_client/main.exe
+else
+  dune build --profile release @install \
+    ./src/lib_crypto/test/test_crypto.exe ./src/lib_michelson/test/test_michelson.exe
+  mkdir -p "$out/test"
+  cp _build/default/src/lib_crypto/test/test_crypto.exe _build/default/src/lib_michelson/test/test_michelson.exe "$out/test/"
+fi
+cp _build/default/src/bin_client/main.exe "$out/bin/octez-mini-client"
+[ "$instrument" = no ] || ./scripts/instrument.sh "$out/cov"
 
 cat > "$out/VERSION" <<EOV
 version=$mini_version
-commit=$commit
+commit=${CI_COMMIT_SHORT_SHA:-unknown}
 target=$arch
 machine=$(uname -m)
 instrumented=$instrument
-functions=$(wc -l < "$out/functions.txt" | tr -d ' ')
+compiler=$compiler
 EOV
-(cd "$out" && sha256sum bin/octez-mini-client lib/octez-mini.sh > SHA256SUMS)
+(cd "$out" && find . -type f ! -name SHA256SUMS ! -name VERSION | sort | xargs sha256sum > SHA256SUMS)
 
 # Smoke test on the machine we built on: base58check and SHA-256 of the
 # all-zero key hash must give the well-known Tezos burn address.

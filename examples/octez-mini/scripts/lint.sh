@@ -2,10 +2,11 @@
 # Usage: scripts/lint.sh
 #
 # The sanity_ci job's checks, run before anything is built:
-#  - every shell file parses (sh -n) and has no trailing whitespace;
+#  - every shell file parses (sh -n); no shell or OCaml file has trailing
+#    whitespace, no OCaml file has tabs;
 #  - scripts meant to be run are executable (the jobs run them as ./scripts/...);
-#  - every function of src/ is written "name() {" on its own line, is defined
-#    once, and has a "##" doc comment (the build, coverage and docs rely on it);
+#  - every library module starts with a (** doc comment (odoc's module
+#    documentation, which documentation:build publishes);
 #  - every tezt test has a "# Title:" line without double quotes (JSON records);
 #  - every library with tests is in the unit:lib matrix of .gitlab-ci.yml, so
 #    that adding a library without CI for it fails here.
@@ -13,33 +14,25 @@ set -eu
 errors=0
 err() { echo "lint: $*"; errors=$((errors + 1)); }
 
-files=$(find scripts src tezt tests_integration -name '*.sh' | sort)
-for f in $files; do
+shells=$(find scripts tezt tests_integration src -name '*.sh' | sort)
+mls=$(find src scripts -name '*.ml' | sort)
+for f in $shells; do
   sh -n "$f" || err "$f does not parse"
+done
+for f in $shells $mls; do
   if grep -n '[[:space:]]$' "$f" > /dev/null; then err "$f has trailing whitespace"; fi
 done
-for f in scripts/build.sh scripts/test_wrapper.sh scripts/junit.sh scripts/merge_coverage.sh \
-         scripts/coverage_report.sh scripts/gen_docs.sh scripts/linkcheck.sh scripts/lint.sh \
-         scripts/make_docker_context.sh tezt/main.sh tests_integration/*.sh; do
+for f in $mls; do
+  if grep -n "$(printf '\t')" "$f" > /dev/null; then err "$f has tabs"; fi
+done
+for f in scripts/build.sh scripts/instrument.sh scripts/test_wrapper.sh scripts/junit.sh \
+         scripts/check_elf.sh scripts/coverage_report.sh scripts/gen_docs.sh scripts/linkcheck.sh \
+         scripts/lint.sh scripts/make_docker_context.sh tezt/main.sh tests_integration/*.sh; do
   [ -x "$f" ] || err "$f is not executable"
 done
-
-for f in $(find src -name '*.sh' ! -path '*/test/*' | sort); do
-  awk -v f="$f" '
-    /^##/ { doc = 1; next }
-    /^[a-z_][a-z0-9_]*\(\) \{$/ {
-      if (!doc) printf "lint: %s:%d: function without a ## doc comment\n", f, FNR
-      doc = 0; next
-    }
-    /^[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*\([ \t]*\)/ {
-      printf "lint: %s:%d: write function definitions as \"name() {\" alone on a line\n", f, FNR
-    }
-    { doc = 0 }' "$f"
-done > lint.out
-if [ -s lint.out ]; then cat lint.out; errors=$((errors + $(wc -l < lint.out))); fi
-rm -f lint.out
-dups=$(find src -name '*.sh' ! -path '*/test/*' -exec sed -n 's/^\([a-z_][a-z0-9_]*\)() {$/\1/p' {} + | sort | uniq -d)
-[ -z "$dups" ] || err "functions defined twice: $dups"
+for f in src/lib_*/*.ml; do
+  [ "$(head -c 3 "$f")" = '(**' ] || err "$f does not start with a (** doc comment"
+done
 
 for t in tezt/tests/*.sh; do
   title=$(sed -n 's/^# Title: //p' "$t")
@@ -52,5 +45,5 @@ for d in src/*/test; do
   case $lib in lib_*) grep -q -- "- $lib\$" .gitlab-ci.yml || err "$lib has tests but is not in the unit:lib matrix" ;; esac
 done
 
-echo "lint: $(echo "$files" | wc -l | tr -d ' ') shell files checked, $errors problem(s)"
+echo "lint: $(echo $shells $mls | wc -w | tr -d ' ') files checked, $errors problem(s)"
 [ "$errors" -eq 0 ]

@@ -8,7 +8,7 @@
 # the context and prints the commands that would build and push it.
 set -eu
 tag=${1:?Usage: scripts/make_docker_context.sh IMAGE_TAG}
-build=_build/x86_64
+build=_bin/x86_64
 [ -x "$build/bin/octez-mini-client" ] || { echo "Error: $build not found (in CI: needs build_x86_64)" >&2; exit 1; }
 rm -rf _docker
 mkdir -p _docker/context

@@ -33,7 +33,7 @@ if [ "$index" -lt 1 ] || [ "$index" -gt "$total" ]; then
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
-CLIENT=${CLIENT:-$PWD/_build/${ARCH:-x86_64}/bin/octez-mini-client}
+CLIENT=${CLIENT:-$PWD/_bin/${ARCH:-x86_64}/bin/octez-mini-client}
 [ -x "$CLIENT" ] || { echo "Error: $CLIENT not found: build first (in CI: needs build_x86_64)" >&2; exit 1; }
 export CLIENT
 if [ -n "${BISECT_FILE:-}" ]; then mkdir -p "$BISECT_FILE"; fi
