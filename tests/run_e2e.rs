@@ -8,6 +8,10 @@
 mod errors;
 #[path = "run_e2e/failures.rs"]
 mod failures;
+#[path = "run_e2e/floods.rs"]
+mod floods;
+#[path = "run_e2e/job_names.rs"]
+mod job_names;
 #[path = "run_e2e/memory.rs"]
 mod memory;
 #[path = "run_e2e/outputs.rs"]

@@ -295,22 +295,18 @@ pub fn place(dest: &Path, rel: &Path) -> io::Result<PathBuf> {
 /// cache, laying artifacts into a job's upper directory).
 pub fn copy_tree(from: &Path, dest: &Path) -> io::Result<usize> {
     let mut n = 0;
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        ensure_dir(dest, &rel)?;
-        for e in std::fs::read_dir(from.join(&rel))? {
-            let e = e?;
-            let child = rel.join(e.file_name());
-            let ft = e.file_type()?;
-            if ft.is_dir() {
-                stack.push(child);
-            } else if ft.is_symlink() {
-                std::os::unix::fs::symlink(std::fs::read_link(e.path())?, place(dest, &child)?)?;
-                n += 1;
-            } else if ft.is_file() {
-                std::fs::copy(e.path(), place(dest, &child)?)?;
-                n += 1;
-            }
+    for e in walkdir::WalkDir::new(from) {
+        let e = e?;
+        let rel = e.path().strip_prefix(from).map_err(io::Error::other)?;
+        let ft = e.file_type();
+        if ft.is_dir() {
+            ensure_dir(dest, rel)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path())?, place(dest, rel)?)?;
+            n += 1;
+        } else if ft.is_file() {
+            std::fs::copy(e.path(), place(dest, rel)?)?;
+            n += 1;
         }
     }
     Ok(n)

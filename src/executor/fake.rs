@@ -112,3 +112,150 @@ impl Executor for FakeExecutor {
         Box::pin(async {})
     }
 }
+
+/// How a [`FakeBackend`] step ends.
+#[derive(Debug, Clone)]
+pub enum FakeStep {
+    /// Prints these lines, then exits with this code.
+    Exits(Vec<String>, i64),
+    /// Runs until killed at its deadline.
+    RunsPastDeadline,
+    /// Never returns, whatever its deadline: a wedged backend.
+    Wedged,
+}
+
+/// A backend that runs nothing: each step ends as scripted (by step name, `step` or `after`;
+/// unscripted steps exit 0). It records what the lifecycle asked of it, for tests of the
+/// lifecycle without Docker.
+#[derive(Clone, Default)]
+pub struct FakeBackend {
+    steps: Arc<HashMap<&'static str, FakeStep>>,
+    /// What happened, in order: `start`, `put_project`, `step NAME`, `collect`, `tear_down`.
+    calls: Arc<Mutex<Vec<String>>>,
+    /// The steps the lifecycle asked for.
+    seen: Arc<Mutex<Vec<crate::executor::lifecycle::Step>>>,
+}
+
+impl FakeBackend {
+    pub fn new(steps: &[(&'static str, FakeStep)]) -> Self {
+        FakeBackend {
+            steps: Arc::new(steps.iter().cloned().collect()),
+            ..Default::default()
+        }
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("not poisoned").clone()
+    }
+
+    pub fn steps(&self) -> Vec<crate::executor::lifecycle::Step> {
+        self.seen.lock().expect("not poisoned").clone()
+    }
+}
+
+struct FakeEnv {
+    backend: FakeBackend,
+}
+
+impl Drop for FakeEnv {
+    fn drop(&mut self) {
+        self.backend.record("dropped");
+    }
+}
+
+impl FakeBackend {
+    fn record(&self, call: &str) {
+        self.calls
+            .lock()
+            .expect("not poisoned")
+            .push(call.to_string());
+    }
+}
+
+mod backend_impl {
+    use super::*;
+    use crate::executor::artifacts::Collection;
+    use crate::executor::lifecycle::{Backend, Ended, Environment, ProjectFiles, Step};
+
+    impl Backend for FakeBackend {
+        fn name(&self) -> &'static str {
+            "fake"
+        }
+
+        fn describe(&self) -> String {
+            "a fake backend".into()
+        }
+
+        fn attempt(&self, _spec: Arc<JobSpec>) -> Result<Box<dyn Environment>, String> {
+            Ok(Box::new(FakeEnv {
+                backend: self.clone(),
+            }))
+        }
+
+        fn cleanup(&self, _run_id: &str) -> BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    impl Environment for FakeEnv {
+        fn start<'a>(&'a mut self, _log: &'a mut LogSink) -> BoxFuture<'a, Result<(), String>> {
+            self.backend.record("start");
+            Box::pin(async { Ok(()) })
+        }
+
+        fn put_project<'a>(
+            &'a mut self,
+            files: ProjectFiles,
+            _log: &'a mut LogSink,
+        ) -> BoxFuture<'a, Result<(), String>> {
+            self.backend.record(&format!(
+                "put_project {} caches {} artifacts",
+                files.caches.len(),
+                files.artifacts.len()
+            ));
+            Box::pin(async { Ok(()) })
+        }
+
+        fn run_step<'a>(
+            &'a mut self,
+            step: Step,
+            log: &'a mut LogSink,
+        ) -> BoxFuture<'a, Result<Ended, String>> {
+            self.backend.record(&format!("step {}", step.name));
+            self.backend
+                .seen
+                .lock()
+                .expect("not poisoned")
+                .push(step.clone());
+            let how = self.backend.steps.get(step.name).cloned();
+            Box::pin(async move {
+                match how {
+                    None => Ok(Ended::Exited(0)),
+                    Some(FakeStep::Exits(lines, code)) => {
+                        for l in lines {
+                            log.line(&l).await;
+                        }
+                        Ok(Ended::Exited(code))
+                    }
+                    Some(FakeStep::RunsPastDeadline) => {
+                        tokio::time::sleep_until(step.deadline).await;
+                        Ok(Ended::TimedOut)
+                    }
+                    Some(FakeStep::Wedged) => std::future::pending().await,
+                }
+            })
+        }
+
+        fn collect(
+            &mut self,
+            collections: Vec<Collection>,
+        ) -> BoxFuture<'_, Result<Vec<Collection>, String>> {
+            self.backend.record("collect");
+            Box::pin(async { Ok(collections) })
+        }
+
+        fn tear_down(self: Box<Self>) {
+            self.backend.record("tear_down");
+        }
+    }
+}

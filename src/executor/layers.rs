@@ -11,7 +11,6 @@
 
 use std::ffi::OsString;
 use std::fs::Metadata;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -161,21 +160,9 @@ fn is_opaque(path: &Path) -> bool {
 }
 
 fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
-    let mut p = path.as_os_str().as_bytes().to_vec();
-    p.push(0);
-    let mut n = name.as_bytes().to_vec();
-    n.push(0);
     let mut buf = [0u8; 8];
-    // SAFETY: both names are NUL-terminated and the buffer's length is passed with it.
-    let len = unsafe {
-        libc::lgetxattr(
-            p.as_ptr().cast(),
-            n.as_ptr().cast(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    (len >= 0).then(|| buf[..len as usize].to_vec())
+    let len = rustix::fs::lgetxattr(path, name, &mut buf).ok()?;
+    Some(buf[..len].to_vec())
 }
 
 #[cfg(test)]
@@ -250,7 +237,7 @@ mod tests {
     /// kernel, read back here.
     #[test]
     fn kernel_marks_when_root() {
-        if unsafe { libc::geteuid() } != 0 {
+        if !rustix::process::geteuid().is_root() {
             eprintln!("skipped: needs root to mount an overlay");
             return;
         }

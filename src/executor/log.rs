@@ -222,7 +222,7 @@ impl LogSink {
             self.cap.cut += start as u64;
         }
         let total = self.cap.written + self.cap.cut + ring.len() as u64;
-        self.out(format!(
+        let notice = format!(
             "[tezos-ci-local] Job's log exceeded limit of {} bytes: {} cut here ({} kept of {}: \
              the first {} and the last {})",
             self.cap.half * 2,
@@ -231,13 +231,27 @@ impl LogSink {
             bytes(total),
             bytes(self.cap.written),
             bytes(ring.len() as u64)
-        ))
-        .await;
+        );
         let mut ring = Vec::from(ring);
+        let mut lines = Vec::new();
         if ring.pop().is_some() {
-            for line in ring.split(|&b| b == b'\n') {
-                self.out(String::from_utf8_lossy(line).into_owned()).await;
+            lines.extend(
+                ring.split(|&b| b == b'\n')
+                    .map(|l| String::from_utf8_lossy(l).into_owned()),
+            );
+        }
+        // The file gets the whole tail; the dispatcher (the terminal) its last lines only, so
+        // that the end of a flood does not hold up the run.
+        if let Some(f) = &mut self.file {
+            let _ = writeln!(f, "{notice}");
+            for l in &lines {
+                let _ = writeln!(f, "{l}");
             }
+        }
+        self.send(notice).await;
+        let from = lines.len().saturating_sub(TAIL_LINES);
+        for l in lines.drain(from..) {
+            self.send(l).await;
         }
     }
 
@@ -363,12 +377,14 @@ mod tests {
         assert_eq!(*lines.last().unwrap(), "line 9999");
         assert_eq!(lines.len(), 101);
         assert!(text.len() < 1200, "{}", text.len());
-        // The dispatcher saw the head, a notice, the cut line and the tail: not the middle.
+        // The dispatcher saw the head, a notice, the cut line and the tail's last lines: not the
+        // middle.
         let mut seen = Vec::new();
         while let Ok(l) = rx.try_recv() {
             seen.push(l.line);
         }
-        assert_eq!(seen.len(), 102);
+        assert_eq!(seen.len(), 50 + 2 + TAIL_LINES);
+        assert_eq!(seen.last().unwrap(), "line 9999");
         assert!(seen[50].contains("only its last 500 bytes"), "{}", seen[50]);
         assert!(!seen.iter().any(|l| l == "line 5000"));
     }

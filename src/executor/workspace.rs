@@ -26,8 +26,7 @@ impl Workspace {
             Ok(repo) => git_files(&repo, &project_dir, dest_dir)?,
             Err(_) => {
                 let mut out = Vec::new();
-                walk_plain(&project_dir, Path::new(""), &mut out)
-                    .map_err(|e| io(&project_dir, e))?;
+                walk_plain(&project_dir, &mut out).map_err(|e| io(&project_dir, e))?;
                 out
             }
         };
@@ -152,18 +151,20 @@ fn git_files(repo: &Repository, project_dir: &Path, dest: &Path) -> Result<Vec<P
     Ok(out)
 }
 
-fn walk_plain(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(root.join(rel))? {
+/// Every file under `root` but `.git`, relative to it (directories are walked, not listed).
+fn walk_plain(root: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let walk = walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() == 1 && e.file_name() == ".git"));
+    for entry in walk {
         let entry = entry?;
-        let name = entry.file_name();
-        if rel.as_os_str().is_empty() && name == ".git" {
-            continue;
-        }
-        let child = rel.join(&name);
-        if entry.file_type()?.is_dir() {
-            walk_plain(root, &child, out)?;
-        } else {
-            out.push(child);
+        if !entry.file_type().is_dir() {
+            let rel = entry
+                .path()
+                .strip_prefix(root)
+                .map_err(std::io::Error::other)?;
+            out.push(rel.to_path_buf());
         }
     }
     Ok(())

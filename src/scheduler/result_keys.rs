@@ -325,7 +325,7 @@ impl KeyContext {
             }
         }
         Ok(JobKey {
-            key: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            key: hex::encode(h.finalize()),
             inputs: declared,
             files,
         })

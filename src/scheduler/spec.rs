@@ -291,12 +291,7 @@ pub fn cache_key(
                 }
                 h.update([0]);
             }
-            let digest: String = h
-                .finalize()
-                .iter()
-                .take(20)
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let digest = hex::encode(&h.finalize()[..20]);
             let prefix = prefix
                 .as_ref()
                 .map(|p| expand(p, lookup))

@@ -260,7 +260,7 @@ pub fn file_digest(path: &Path) -> std::io::Result<String> {
             h.update(&buf[..n]);
         }
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(h.finalize()))
 }
 
 fn list_files(

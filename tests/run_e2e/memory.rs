@@ -1,5 +1,6 @@
-//! A job that prints 1 GiB of log: it passes, the log file holds all of it, and tezos-ci-local's
-//! own memory stays flat (the log goes through bounded channels straight to the file).
+//! A job that prints 1 GiB of log: it passes, the log file holds its first and last 2 MiB (GitLab
+//! caps a job log at 4 MiB) with a line saying what was cut, and tezos-ci-local's own memory
+//! stays flat (the log goes through bounded channels, the tail through a bounded ring).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -58,11 +59,23 @@ big:
     engine.assert_no_leftovers(run_id);
     let log = p.state().join("runs").join(run_id).join("logs/big.log");
     let size = std::fs::metadata(&log).unwrap().len();
-    // The job's bytes plus the runner's own lines around them.
+    // The head and the tail of the job's bytes, the runner's own lines and the cut notice.
     assert!(
-        (GIB + LINES..GIB + LINES + 64 * 1024).contains(&size),
+        (4 * 1024 * 1024 - 2048..4 * 1024 * 1024 + 16 * 1024).contains(&size),
         "log is {size} bytes"
     );
+    let head = String::from_utf8_lossy(&std::fs::read(&log).unwrap()[..2 * 1024 * 1024 + 4096])
+        .into_owned();
+    let cut = head
+        .lines()
+        .find(|l| l.contains("Job's log exceeded limit"))
+        .unwrap_or_else(|| panic!("no cut notice in the first 2 MiB"));
+    // Everything but the kept 4 MiB was cut, whole lines of 1000 `x` among them.
+    let kept = format!(
+        "(4.0 MiB kept of {:.1} MiB",
+        (GIB + LINES) as f64 / 1048576.0
+    );
+    assert!(cut.contains(&kept), "{cut}");
     let tail = tail(&log, 4096);
     assert!(tail.contains("\nprinted it all\n"), "{tail}");
     assert!(

@@ -11,6 +11,13 @@ use bollard::query_parameters::{
 };
 use tokio_util::task::TaskTracker;
 
+use super::engine::CALL_LIMIT;
+
+/// An engine call that gives up after [`CALL_LIMIT`]: a wedged engine must not hang a run's end.
+async fn bounded<T, E>(call: impl std::future::Future<Output = Result<T, E>>) -> Option<T> {
+    tokio::time::timeout(CALL_LIMIT, call).await.ok()?.ok()
+}
+
 /// Removes containers (forced), then networks, then volumes carrying `label=value`.
 pub async fn remove_labelled(docker: &Docker, filter: &str) {
     sweep(docker, filter, |_| false, true).await;
@@ -49,57 +56,56 @@ async fn sweep(
     force_volumes: bool,
 ) -> Swept {
     let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-    let containers = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters.clone()),
-            ..Default::default()
-        }))
-        .await
-        .unwrap_or_default();
+    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
+        all: true,
+        filters: Some(filters.clone()),
+        ..Default::default()
+    })))
+    .await
+    .unwrap_or_default();
     let removals = containers
         .iter()
         .filter(|c| !keep(c))
         .filter_map(|c| c.id.as_deref())
         .map(|id| {
-            docker.remove_container(
+            bounded(docker.remove_container(
                 id,
                 Some(RemoveContainerOptions {
                     force: true,
                     v: true,
                     ..Default::default()
                 }),
-            )
+            ))
         });
     let removed = futures_util::future::join_all(removals).await;
     let mut swept = Swept {
-        containers: removed.iter().filter(|r| r.is_ok()).count(),
+        containers: removed.iter().filter(|r| r.is_some()).count(),
         ..Swept::default()
     };
-    let networks = docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filters.clone()),
-        }))
-        .await
-        .unwrap_or_default();
+    let networks = bounded(docker.list_networks(Some(ListNetworksOptions {
+        filters: Some(filters.clone()),
+    })))
+    .await
+    .unwrap_or_default();
     for n in networks.iter().filter_map(|n| n.id.as_deref()) {
-        if docker.remove_network(n).await.is_ok() {
+        if bounded(docker.remove_network(n)).await.is_some() {
             swept.networks += 1;
         }
     }
-    let volumes = docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(filters),
-        }))
-        .await
-        .ok()
-        .and_then(|v| v.volumes)
-        .unwrap_or_default();
+    let volumes = bounded(docker.list_volumes(Some(ListVolumesOptions {
+        filters: Some(filters),
+    })))
+    .await
+    .and_then(|v| v.volumes)
+    .unwrap_or_default();
     for v in volumes {
         let opts = RemoveVolumeOptions {
             force: force_volumes,
         };
-        if docker.remove_volume(&v.name, Some(opts)).await.is_ok() {
+        if bounded(docker.remove_volume(&v.name, Some(opts)))
+            .await
+            .is_some()
+        {
             swept.volumes += 1;
         }
     }

@@ -125,8 +125,7 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
         .unwrap_or_default()
         .iter()
         .any(|o| o.contains("rootless"));
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = rustix::process::geteuid().is_root();
     let overlay = match options.workspace {
         WorkspaceMode::Upload => Err("upload requested".to_string()),
         _ if !local => Err(format!("the engine at {address} is not on this host")),
@@ -156,14 +155,10 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
 }
 
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer's length is passed with it; the result is NUL-terminated on success.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Mount options that keep the upper directory readable by `layers.rs`: no redirects, no

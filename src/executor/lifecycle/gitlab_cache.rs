@@ -62,7 +62,9 @@ pub fn publish(c: &CacheSpec, staging: &Path) -> io::Result<()> {
     match std::fs::rename(staging, &target) {
         Ok(()) => return Ok(()),
         // The key exists: swap the two directories atomically, then drop the old one.
-        Err(e) if target.is_dir() && e.raw_os_error() != Some(libc::EXDEV) => {}
+        Err(e)
+            if target.is_dir()
+                && e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) => {}
         Err(e) => return Err(e),
     }
     if exchange(staging, &target).is_err() {
@@ -76,29 +78,10 @@ pub fn publish(c: &CacheSpec, staging: &Path) -> io::Result<()> {
     std::fs::remove_dir_all(staging)
 }
 
+/// Swaps two directories in one step (`renameat2` with `RENAME_EXCHANGE`).
 fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        let mut v = p.as_os_str().as_bytes().to_vec();
-        v.push(0);
-        v
-    };
-    let (a, b) = (c(a), c(b));
-    // SAFETY: both paths are NUL-terminated byte strings that outlive the call.
-    let r = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a.as_ptr().cast(),
-            libc::AT_FDCWD,
-            b.as_ptr().cast(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
 }
 
 #[cfg(test)]
