@@ -337,7 +337,7 @@ impl ResultCache {
         let Ok(evicting) = lock_file(&self.root.join("locks").join(".evict")) else {
             return;
         };
-        if evicting.try_lock().is_err() {
+        if !matches!(flock(&evicting, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
             return;
         }
         let Ok(rd) = std::fs::read_dir(&self.root) else {
@@ -434,21 +434,38 @@ impl EntryLock {
     /// Waits for the lock.
     fn take(root: &Path, key: &str, exclusive: bool) -> std::io::Result<EntryLock> {
         let file = lock_file(&Self::path(root, key))?;
-        if exclusive {
-            file.lock()?;
-        } else {
-            file.lock_shared()?;
-        }
+        flock(
+            &file,
+            if exclusive {
+                libc::LOCK_EX
+            } else {
+                libc::LOCK_SH
+            },
+        )?;
         Ok(EntryLock { _file: file })
     }
 
     /// The exclusive lock, or `None` when someone holds it.
     fn try_take(root: &Path, key: &str) -> std::io::Result<Option<EntryLock>> {
         let file = lock_file(&Self::path(root, key))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(EntryLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        Ok(flock(&file, libc::LOCK_EX | libc::LOCK_NB)?.then_some(EntryLock { _file: file }))
+    }
+}
+
+/// `flock(2)` (advisory, per open file, released on close; NFS emulates it with byte-range
+/// locks). `Ok(false)`: `LOCK_NB` and someone else holds it.
+fn flock(file: &std::fs::File, op: libc::c_int) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: the descriptor is open for as long as `file` is borrowed.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
         }
     }
 }
