@@ -742,14 +742,12 @@ impl Prepare for CachingPrepare<'_> {
                 }
             }
         }
-        if attempt == 1 {
-            let why = match (&self.cache, &job_key) {
-                (None, _) => "the result cache is off (--no-cache)".to_string(),
-                (_, Err(why)) => format!("not cacheable: {why}"),
-                (Some(_), Ok(_)) if forced => "--rerun".to_string(),
-                (Some(cache), Ok(k)) => {
-                    why_it_runs(cache, &self.inner.plan.jobs[index].job.name, &k.parts)
-                }
+        // With --no-cache, every job runs for that one reason: the summary does not repeat it.
+        if let (1, Some(cache)) = (attempt, &self.cache) {
+            let why = match &job_key {
+                Err(why) => format!("not cacheable: {why}"),
+                Ok(_) if forced => "--rerun".to_string(),
+                Ok(k) => why_it_runs(cache, &self.inner.plan.jobs[index].job.name, &k.parts),
             };
             self.why.insert(index, why);
         }
