@@ -214,6 +214,11 @@ pub struct RunArgs {
     /// The job result cache's size limit, such as 2G or 500M (default 5G).
     #[arg(long, value_name = "SIZE")]
     pub cache_size: Option<String>,
+    /// Keep the job result cache in DIR (default: `results/` under the state directory, or
+    /// `result_cache:` in `.tezos-ci-local.yml`): a directory several checkouts, users or CI
+    /// machines share (NFS, a mounted volume); concurrent runs never corrupt it.
+    #[arg(long, value_name = "DIR")]
+    pub result_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -153,8 +153,18 @@ impl Checkout {
             .as_deref()
             .and_then(project_path_from_url)
             .unwrap_or_else(|| {
+                // A linked worktree is named after its repository's main worktree: the
+                // project is the same, and so are its keys in a shared result cache.
+                let main_root = if repo.is_worktree() {
+                    repo.commondir().parent().map(Path::to_path_buf)
+                } else {
+                    None
+                };
                 let name = if subdir.as_os_str().is_empty() {
-                    root.file_name()
+                    main_root
+                        .as_deref()
+                        .unwrap_or(&root)
+                        .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or(dir_name.clone())
                 } else {

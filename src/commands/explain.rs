@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -16,10 +17,10 @@ use crate::plan::select::{Selection, select};
 use crate::rules::Evaluation;
 use crate::scheduler::result_keys::{
     FileDigests, InputsFrom, JobKey, KeyContext, PROJECT_CONFIG, ProjectConfig, images_of,
-    plan_keys,
+    plan_keys, result_cache_at, why_it_runs,
 };
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
-use crate::store::result_cache::{DEFAULT_LIMIT, ResultCache};
+use crate::store::result_cache::DEFAULT_LIMIT;
 use crate::store::runs::RunDir;
 
 pub fn print(loaded: &Loaded, common: &CommonArgs, args: &ExplainArgs) -> anyhow::Result<()> {
@@ -260,6 +261,8 @@ struct CacheFacts {
     image_ids_known: bool,
     /// Whether a result is stored under the key (known only with the image IDs).
     cached: Option<bool>,
+    /// When no result is stored under it: what changed since the job's newest stored result.
+    why: Option<String>,
 }
 
 /// The job's key as a run with no other flags would compute it: the same computation, over the
@@ -284,6 +287,8 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
         id: "explain".into(),
         path: scratch.path().to_path_buf(),
     };
+    let checkout = loaded.checkout.clone();
+    let file_digests = Arc::new(FileDigests::new(move || checkout.file_digests()));
     let factory = SpecFactory {
         plan,
         run_dir: &run_dir,
@@ -291,6 +296,7 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
             run_id: run_dir.id.clone(),
             workspace: LazyWorkspace::new(|| Err("explain runs no job".into())),
             project_root: loaded.checkout.project_dir.clone(),
+            file_digests: file_digests.clone(),
             project_dir_in_job: app::project_dir_in_job(&loaded.checkout),
             default_image: None,
             pull: PullPolicy::IfNotPresent,
@@ -301,22 +307,38 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
             cache_store: state.join("cache"),
         },
     };
-    let checkout = loaded.checkout.clone();
     let image_ids_known = image_ids.is_some();
+    let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
+    let cache = result_cache_at(None, &config, &state, DEFAULT_LIMIT);
     let ctx = KeyContext {
         image_ids,
-        config: ProjectConfig::load(&loaded.checkout.project_dir)?,
-        files: FileDigests::new(move || checkout.file_digests()),
+        config,
+        files: file_digests,
+        masked: loaded
+            .user_vars
+            .iter()
+            .filter(|u| u.masked)
+            .map(|u| u.name.clone())
+            .collect(),
     };
-    let key = plan_keys(&factory, &graph, &picks, &ctx).swap_remove(index);
-    let cached = match (&key, image_ids_known) {
-        (Ok(k), true) => Some(ResultCache::new(&state, DEFAULT_LIMIT).has(&k.key)),
-        _ => None,
+    let key = plan_keys(&factory, &graph, &picks, &ctx, Some(&cache)).swap_remove(index);
+    let (cached, why) = match (&key, image_ids_known) {
+        (Ok(k), true) => {
+            let hit = cache.has(&k.key);
+            let why = if hit {
+                None
+            } else {
+                Some(why_it_runs(&cache, job, &k.parts))
+            };
+            (Some(hit), why)
+        }
+        _ => (None, None),
     };
     Ok(CacheFacts {
         key,
         image_ids_known,
         cached,
+        why,
     })
 }
 
@@ -355,7 +377,7 @@ impl CacheFacts {
         let k = match &self.key {
             Ok(k) => k,
             Err(why) => {
-                let _ = writeln!(s, "  result cache: no key, never cached: {why}");
+                let _ = writeln!(s, "  result cache: no key before the run: {why}");
                 return;
             }
         };
@@ -379,7 +401,8 @@ impl CacheFacts {
             ),
             _ => writeln!(
                 s,
-                "    no result is cached under this key: the next run runs the job"
+                "    no result is cached under this key: the next run runs the job ({})",
+                self.why.as_deref().unwrap_or("no result stored")
             ),
         };
     }
@@ -396,6 +419,7 @@ impl CacheFacts {
                 "files": k.files,
                 "image_ids_known": self.image_ids_known,
                 "cached": self.cached,
+                "why": self.why,
             }),
             Err(why) => json!({ "key": null, "why": why }),
         }

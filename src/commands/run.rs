@@ -17,11 +17,11 @@ use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
 use crate::scheduler::result_keys::{
-    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of,
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of, result_cache_at,
 };
 use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
 use crate::scheduler::{Dispatcher, SchedulerOptions};
-use crate::store::result_cache::{DEFAULT_LIMIT, ResultCache, copy_tree, parse_size};
+use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
 pub fn run(common: &CommonArgs, args: &RunArgs, jobs: &[String]) -> anyhow::Result<()> {
@@ -211,10 +211,13 @@ async fn run_async(
         };
         made.map_err(|e| e.to_string())
     });
+    let files_checkout = loaded.checkout.clone();
+    let file_digests = Arc::new(FileDigests::new(move || files_checkout.file_digests()));
     let settings = SpecSettings {
         run_id: run_id.clone(),
         workspace,
         project_root: loaded.checkout.project_dir.clone(),
+        file_digests: file_digests.clone(),
         project_dir_in_job: app::project_dir_in_job(&loaded.checkout),
         default_image: args.default_image.clone(),
         pull,
@@ -224,23 +227,29 @@ async fn run_async(
         mount_docker_socket: args.docker_socket,
         cache_store: state.join("cache"),
     };
-    let files_checkout = loaded.checkout.clone();
-    let mut prepare = CachingPrepare {
-        inner: SpecFactory {
+    let cache = (!args.no_cache)
+        .then(|| result_cache_at(args.result_cache.as_deref(), &config, &state, limit));
+    let mut prepare = CachingPrepare::new(
+        SpecFactory {
             plan: &loaded.plan,
             run_dir: &run_dir,
             settings,
         },
-        cache: (!args.no_cache).then(|| ResultCache::new(&state, limit)),
-        rerun: Rerun::new(args.rerun.clone()),
-        keys: KeyContext {
+        cache,
+        Rerun::new(args.rerun.clone()),
+        KeyContext {
             image_ids: Some(image_ids),
             config,
-            files: FileDigests::new(move || files_checkout.file_digests()),
+            files: file_digests,
+            masked: loaded
+                .user_vars
+                .iter()
+                .filter(|u| u.masked)
+                .map(|u| u.name.clone())
+                .collect(),
         },
-        run_dir: &run_dir,
-        warnings: Vec::new(),
-    };
+        &run_dir,
+    );
 
     let report_options = ReportOptions {
         verbose: args.verbose,

@@ -27,6 +27,8 @@ pub struct FakeExecutor {
     record: Arc<Mutex<Record>>,
     /// Lines each job prints.
     lines: Arc<HashMap<String, Vec<String>>>,
+    /// Artifact files each job leaves (path, content), whatever its status.
+    outputs: Arc<HashMap<String, Vec<(String, String)>>>,
 }
 
 impl FakeExecutor {
@@ -54,6 +56,20 @@ impl FakeExecutor {
             lines.iter().map(|s| s.to_string()).collect(),
         );
         self.lines = Arc::new(m);
+        self
+    }
+
+    /// `job` leaves these artifact files (path, content), passed or failed.
+    pub fn writing(mut self, job: &str, files: &[(&str, &str)]) -> Self {
+        let mut m = (*self.outputs).clone();
+        m.insert(
+            job.to_string(),
+            files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect(),
+        );
+        self.outputs = Arc::new(m);
         self
     }
 
@@ -104,7 +120,19 @@ impl Executor for FakeExecutor {
             };
             log.finish().await;
             this.record.lock().expect("not poisoned").running -= 1;
-            JobOutcome::status_only(status)
+            let mut outcome = JobOutcome::status_only(status);
+            if let Some(files) = this.outputs.get(&spec.job) {
+                let dir = spec.artifacts_dir.clone();
+                for (p, c) in files {
+                    let path = dir.join(p);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).expect("a fake artifacts directory");
+                    }
+                    std::fs::write(&path, c).expect("a fake artifact");
+                }
+                outcome.artifacts = Some(dir);
+            }
+            outcome
         })
     }
 

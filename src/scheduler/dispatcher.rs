@@ -529,14 +529,14 @@ impl<'a> Dispatcher<'a> {
             log,
             junit: outcome.junit.clone(),
         };
-        let finished = Finished {
+        let mut finished = Finished {
             job: pj.job.name.clone(),
             result,
             artifacts: outcome.artifacts.clone(),
             dotenv: outcome.dotenv.clone(),
             key,
         };
-        self.prepare.finished(i, &outcome, &finished);
+        self.prepare.finished(i, &outcome, &mut finished);
         self.complete(i, finished);
     }
 }

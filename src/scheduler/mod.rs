@@ -3,6 +3,7 @@
 //! cached result) and an executor, and reporting everything as `RunEvent`s.
 
 pub mod dispatcher;
+pub mod key_encoding;
 pub mod result_keys;
 pub mod spec;
 
@@ -43,8 +44,9 @@ pub enum Prepared {
 pub trait Prepare: Send {
     /// `inputs`: the finished jobs whose artifacts this one receives, in order.
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared;
-    /// Called once a job has a final result (not on attempts that will be retried).
-    fn finished(&mut self, _index: usize, _outcome: &JobOutcome, _finished: &Finished) {}
+    /// Called once a job has a final result (not on attempts that will be retried); may add to
+    /// the result's `reason` (why a job ran).
+    fn finished(&mut self, _index: usize, _outcome: &JobOutcome, _finished: &mut Finished) {}
     /// Where the log of an attempt goes.
     fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf>;
 }

@@ -6,17 +6,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use sha2::{Digest, Sha256};
-
 use crate::event::{JobResult, JobStatus};
 use crate::executor::{AttemptStatus, JobOutcome, JobSpec, Workspace};
 use crate::pipeline::model::Job;
 use crate::plan::select::Pick;
 use crate::plan::{JobGraph, Plan};
 use crate::rules::glob::PathPattern;
+use crate::scheduler::key_encoding::{Enc, KeyParts, what_changed};
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
-use crate::store::result_cache::{FORMAT, Hit, ResultCache, Store, link_file, link_tree};
+use crate::store::result_cache::{Hit, ResultCache, Store, file_digest, link_file, link_tree};
 use crate::store::runs::RunDir;
 
 /// Variables that change with every commit or run but do not reach what a job computes from its
@@ -47,6 +46,9 @@ pub const VOLATILE_VARIABLES: &[&str] = &[
 pub struct ProjectConfig {
     /// (job name or glob, input patterns)
     pub inputs: Vec<(String, Vec<String>)>,
+    /// `result_cache: DIR`: where the job result cache is (relative to the project directory),
+    /// unless `--result-cache` says.
+    pub result_cache: Option<PathBuf>,
 }
 
 pub const PROJECT_CONFIG: &str = ".tezos-ci-local.yml";
@@ -64,7 +66,11 @@ impl ProjectConfig {
         }
         use crate::pipeline::read;
         let m = read::map(&node, "tezos-ci-local config")?;
-        read::check_keys(m, &node, "tezos-ci-local config", &["jobs"])?;
+        read::check_keys(m, &node, "tezos-ci-local config", &["jobs", "result_cache"])?;
+        if let Some(dir) = m.get("result_cache") {
+            let dir = read::string(dir, "result_cache")?;
+            cfg.result_cache = Some(project_dir.join(dir));
+        }
         if let Some(jobs) = m.get("jobs") {
             for (name, job) in read::map(jobs, "jobs")?.iter() {
                 let jm = read::map(job, name)?;
@@ -83,12 +89,12 @@ impl ProjectConfig {
 
 /// Content digests of the project's files, computed once, on first use.
 pub struct FileDigests {
-    make: Box<dyn Fn() -> BTreeMap<String, String> + Send>,
+    make: Box<dyn Fn() -> BTreeMap<String, String> + Send + Sync>,
     digests: OnceLock<BTreeMap<String, String>>,
 }
 
 impl FileDigests {
-    pub fn new(make: impl Fn() -> BTreeMap<String, String> + Send + 'static) -> Self {
+    pub fn new(make: impl Fn() -> BTreeMap<String, String> + Send + Sync + 'static) -> Self {
         FileDigests {
             make: Box::new(make),
             digests: OnceLock::new(),
@@ -97,6 +103,20 @@ impl FileDigests {
 
     pub fn all(&self) -> &BTreeMap<String, String> {
         self.digests.get_or_init(&self.make)
+    }
+}
+
+/// The job result cache a run uses: `--result-cache DIR`, else the project's `result_cache:`,
+/// else `results/` under the state directory.
+pub fn result_cache_at(
+    flag: Option<&Path>,
+    config: &ProjectConfig,
+    state: &Path,
+    limit: u64,
+) -> ResultCache {
+    match flag.map(Path::to_path_buf).or(config.result_cache.clone()) {
+        Some(dir) => ResultCache::at(dir, limit),
+        None => ResultCache::new(state, limit),
     }
 }
 
@@ -169,6 +189,8 @@ pub struct JobKey {
     pub inputs: Option<DeclaredInputs>,
     /// How many project files went into it.
     pub files: usize,
+    /// What it was computed from, by name.
+    pub parts: KeyParts,
 }
 
 /// What keys are computed from besides each job's spec. Needs no engine and no run, so that
@@ -179,7 +201,9 @@ pub struct KeyContext {
     /// engine was asked (`explain` without one); keys then say `unknown`, unlike a run's.
     pub image_ids: Option<HashMap<String, String>>,
     pub config: ProjectConfig,
-    pub files: FileDigests,
+    pub files: Arc<FileDigests>,
+    /// Names of masked variables (their values get no part of their own).
+    pub masked: HashSet<String>,
 }
 
 impl KeyContext {
@@ -215,158 +239,245 @@ impl KeyContext {
     }
 
     /// The key of job `index` of `plan`, whose spec is `spec` (from [`KeyContext::key_spec`]) and
-    /// which takes artifacts from `inputs`: a digest of everything that decides its outcome.
+    /// which takes artifacts from `inputs`, whose outputs are `received` (by job name; see
+    /// [`Received`]): a digest of everything that decides its outcome, with its named parts.
     pub fn key(
         &self,
         plan: &Plan,
         index: usize,
         spec: &JobSpec,
         inputs: &[&Finished],
+        received: &dyn Fn(&Finished) -> Result<Option<Received>, String>,
     ) -> Result<JobKey, String> {
-        let mut h = Sha256::new();
-        let mut field = |name: &str, value: &str| {
-            h.update(name.as_bytes());
-            h.update([0]);
-            h.update(value.len().to_le_bytes());
-            h.update(value.as_bytes());
-        };
-        field("format", FORMAT);
-        field("job", &spec.job);
-        field("image", &spec.image);
-        field("image_id", &self.image_id(&spec.image)?);
-        field("platform", &spec.platform);
-        field("entrypoint", &format!("{:?}", spec.entrypoint));
-        field("user", &format!("{:?}", spec.user));
-        for line in &spec.script {
-            field("script", line);
-        }
-        for line in &spec.after_script {
-            field("after_script", line);
-        }
+        let mut p = KeyParts::default();
+        p.add("job", Enc::new().str(1, &spec.job));
+        p.add(
+            "image",
+            Enc::new()
+                .str(1, &spec.image)
+                .str(2, &self.image_id(&spec.image)?)
+                .str(3, &spec.platform)
+                .opt_list(4, spec.entrypoint.as_deref())
+                .opt(5, spec.user.as_deref()),
+        );
+        p.add(
+            "script",
+            Enc::new().list(1, &spec.script).list(2, &spec.after_script),
+        );
         let mut vars: Vec<&(String, String)> = spec
             .variables
             .iter()
             .filter(|(k, _)| !VOLATILE_VARIABLES.contains(&k.as_str()))
             .collect();
         vars.sort();
+        // Masked values are not given a part of their own: a digest of one short secret, kept
+        // in a shared cache, could be guessed back.
+        let mut masked = Enc::new();
         for (k, v) in vars {
-            field("var", &format!("{k}={v}"));
+            if self.masked.contains(k) {
+                masked = masked.str(1, k).str(2, v);
+            } else {
+                p.add(format!("variable {k}"), Enc::new().str(1, v));
+            }
         }
-        for (k, v) in &spec.file_variables {
-            field("file_var", &format!("{k}={v}"));
+        let mut file_vars = spec.file_variables.clone();
+        file_vars.sort();
+        for (k, v) in &file_vars {
+            masked = masked.str(3, k).str(4, v);
         }
+        p.add("masked_variables", masked);
+        let mut services = Enc::new();
         for s in &spec.services {
-            field(
-                "service",
-                &format!(
-                    "{} {} {:?} {:?} {:?} {}",
-                    s.image,
-                    self.image_id(&s.image)?,
-                    s.aliases,
-                    s.entrypoint,
-                    s.command,
-                    s.platform
-                ),
-            );
+            services = services
+                .str(1, &s.image)
+                .str(2, &self.image_id(&s.image)?)
+                .list(3, &s.aliases)
+                .opt_list(4, s.entrypoint.as_deref())
+                .opt_list(5, s.command.as_deref())
+                .str(6, &s.platform);
         }
-        field("artifacts", &format!("{:?}", spec.artifacts));
+        p.add("services", services);
+        let artifacts = match &spec.artifacts {
+            None => Enc::new().flag(0, false),
+            Some(a) => {
+                let mut e = Enc::new()
+                    .flag(0, true)
+                    .list(1, &a.paths)
+                    .list(2, &a.exclude)
+                    .flag(3, a.untracked)
+                    .str(4, when_name(a.when))
+                    .opt(5, a.name.as_deref())
+                    .list(6, &a.reports.junit)
+                    .list(7, &a.reports.dotenv);
+                for (kind, paths) in &a.reports.other {
+                    e = e.str(8, kind).list(9, paths);
+                }
+                e
+            }
+        };
+        p.add("artifacts", artifacts);
+        let mut caches = Enc::new();
         for c in &spec.caches {
-            field(
-                "cache",
-                &format!("{} {:?} {:?} {}", c.key, c.paths, c.policy, c.untracked),
-            );
+            caches = caches
+                .str(1, &c.key)
+                .list(2, &c.fallback_keys)
+                .list(3, &c.paths)
+                .flag(4, c.untracked)
+                .str(
+                    5,
+                    match c.policy {
+                        crate::pipeline::model::CachePolicy::Pull => "pull",
+                        crate::pipeline::model::CachePolicy::Push => "push",
+                        crate::pipeline::model::CachePolicy::PullPush => "pull-push",
+                    },
+                )
+                .str(6, when_name(c.when));
         }
-        field("privileged", &spec.privileged.to_string());
+        p.add("cache", caches);
+        p.add("privileged", Enc::new().flag(1, spec.privileged));
         for f in inputs {
-            // What a job receives from another follows from that job's key, if it passed; a job
-            // that did not run gives nothing; one that failed, or has no key, gives outputs
-            // nothing here stands for, so this job cannot have a key either.
-            let stands_for = match (f.result.status, &f.key) {
-                (JobStatus::Success | JobStatus::Cached, Some(k)) => k.as_str(),
-                (JobStatus::Manual | JobStatus::Skipped, _) => "not run",
-                (JobStatus::Failed | JobStatus::AllowedFailure, _) => {
-                    return Err(format!(
-                        "it takes artifacts from `{}`, which failed (failed jobs are not cached)",
-                        f.job
-                    ));
-                }
-                _ => {
-                    return Err(format!(
-                        "it takes artifacts from `{}`, which has no key",
-                        f.job
-                    ));
-                }
+            // What a job receives from another, by content: the artifact files and dotenv
+            // variables it gets (whatever the other job's status). A job that gives nothing
+            // (no artifacts, did not run) is not an input at all.
+            let Some(got) = received(f)? else {
+                continue;
             };
-            field("input", &format!("{}={stands_for}", f.job));
+            for (path, digest) in &got.files {
+                p.add(format!("input {} {path}", f.job), Enc::new().str(1, digest));
+            }
+            for (k, v) in &f.dotenv {
+                p.add(format!("dotenv {} {k}", f.job), Enc::new().str(1, v));
+            }
         }
         let digests = self.files.all();
         let declared = declared_inputs(plan, index, &self.config);
         let mut files = 0;
-        match &declared {
+        let pats: Option<Vec<PathPattern>> = match &declared {
             Some(d) => {
-                let pats: Vec<PathPattern> = d
-                    .patterns
-                    .iter()
-                    .map(|p| PathPattern::new(p))
-                    .collect::<Result<_, _>>()?;
-                field("inputs", &d.patterns.join(","));
-                for (path, digest) in digests {
-                    if pats.iter().any(|p| p.is_match(path)) {
-                        field("file", &format!("{path} {digest}"));
-                        files += 1;
-                    }
-                }
+                p.add("declared_inputs", Enc::new().list(1, &d.patterns));
+                Some(
+                    d.patterns
+                        .iter()
+                        .map(|p| PathPattern::new(p))
+                        .collect::<Result<_, _>>()?,
+                )
             }
-            None => {
-                for (path, digest) in digests {
-                    field("file", &format!("{path} {digest}"));
-                    files += 1;
-                }
+            None => None,
+        };
+        for (path, digest) in digests {
+            if pats
+                .as_ref()
+                .is_none_or(|pats| pats.iter().any(|p| p.is_match(path)))
+            {
+                p.add(format!("file {path}"), Enc::new().str(1, digest));
+                files += 1;
             }
         }
         Ok(JobKey {
-            key: hex::encode(h.finalize()),
+            key: p.key(),
             inputs: declared,
             files,
+            parts: p,
         })
     }
 }
 
+fn when_name(w: crate::pipeline::model::ArtifactsWhen) -> &'static str {
+    use crate::pipeline::model::ArtifactsWhen::*;
+    match w {
+        OnSuccess => "on_success",
+        OnFailure => "on_failure",
+        Always => "always",
+    }
+}
+
+/// What a job received from one job it takes artifacts from: each artifact file's path (inside
+/// the artifacts) and SHA-256.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    pub files: Vec<(String, String)>,
+}
+
+impl Received {
+    /// Reads and hashes an artifacts directory.
+    pub fn of_dir(dir: &Path) -> std::io::Result<Received> {
+        let mut files = Vec::new();
+        hash_tree(dir, dir, &mut files)?;
+        files.sort();
+        Ok(Received { files })
+    }
+}
+
+fn hash_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            hash_tree(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            out.push((rel.to_string_lossy().into_owned(), file_digest(&p)?));
+        }
+    }
+    Ok(())
+}
+
 /// The key a run would compute for each job (by index in the plan), supposing every job it takes
-/// artifacts from passes or is cached, and the manual ones do not run: for `explain`.
+/// artifacts from passes or is cached, and the manual ones do not run: for `explain`. What a job
+/// receives from another is known when that job's predicted key has a stored result (its
+/// artifacts and dotenv); a job that declares no artifacts gives nothing; otherwise the key is
+/// unknown until the other job has run.
 pub fn plan_keys(
     factory: &SpecFactory,
     graph: &JobGraph,
     picks: &[Pick],
     ctx: &KeyContext,
+    cache: Option<&ResultCache>,
 ) -> Vec<Result<JobKey, String>> {
+    struct Env<'x, 'f> {
+        factory: &'x SpecFactory<'f>,
+        graph: &'x JobGraph,
+        picks: &'x [Pick],
+        ctx: &'x KeyContext,
+        cache: Option<&'x ResultCache>,
+    }
     fn go(
         i: usize,
-        factory: &SpecFactory,
-        graph: &JobGraph,
-        picks: &[Pick],
-        ctx: &KeyContext,
+        env: &Env,
         memo: &mut Vec<Option<Result<JobKey, String>>>,
     ) -> Result<JobKey, String> {
         if let Some(k) = &memo[i] {
             return k.clone();
         }
-        let plan = factory.plan;
+        let plan = env.factory.plan;
         let mut inputs = Vec::new();
-        for &d in &graph.artifacts_from[i] {
-            let (status, key) = match picks[d] {
-                Pick::Unselected => continue,
-                Pick::Manual => (JobStatus::Manual, None),
-                Pick::Run => (
-                    JobStatus::Success,
-                    go(d, factory, graph, picks, ctx, memo).ok().map(|k| k.key),
-                ),
-            };
+        let mut received: HashMap<String, Received> = HashMap::new();
+        let mut unknown = None;
+        for &d in &env.graph.artifacts_from[i] {
             let pj = &plan.jobs[d];
+            if env.picks[d] != Pick::Run {
+                continue; // does not run: gives nothing
+            }
+            let key = go(d, env, memo).ok().map(|k| k.key);
+            let entry = key
+                .as_deref()
+                .and_then(|k| env.cache.and_then(|c| c.entry(k)));
+            let (files, dotenv) = match entry {
+                Some(e) => (e.artifact_digests(), e.dotenv.clone()),
+                None if pj.job.artifacts.is_none() => continue,
+                None => {
+                    unknown.get_or_insert(format!(
+                        "it takes artifacts from `{}`, whose outputs are known once it has run \
+                         (no result of it is stored)",
+                        pj.job.name
+                    ));
+                    continue;
+                }
+            };
+            received.insert(pj.job.name.clone(), Received { files });
             inputs.push(Finished {
                 job: pj.job.name.clone(),
                 result: JobResult {
-                    status,
+                    status: JobStatus::Success,
                     exit_code: None,
                     duration: std::time::Duration::ZERO,
                     platform: pj.platform.clone(),
@@ -377,21 +488,45 @@ pub fn plan_keys(
                     junit: Vec::new(),
                 },
                 artifacts: None,
-                dotenv: Vec::new(),
+                dotenv,
                 key,
             });
         }
-        let refs: Vec<&Finished> = inputs.iter().collect();
-        let key =
-            KeyContext::key_spec(factory, i, &refs).and_then(|spec| ctx.key(plan, i, &spec, &refs));
+        let key = match unknown {
+            Some(why) => Err(why),
+            None => {
+                let refs: Vec<&Finished> = inputs.iter().collect();
+                KeyContext::key_spec(env.factory, i, &refs).and_then(|spec| {
+                    env.ctx.key(plan, i, &spec, &refs, &|f: &Finished| {
+                        Ok(received.get(&f.job).cloned())
+                    })
+                })
+            }
+        };
         memo[i] = Some(key.clone());
         key
     }
+    let env = Env {
+        factory,
+        graph,
+        picks,
+        ctx,
+        cache,
+    };
     let n = factory.plan.jobs.len();
     let mut memo = vec![None; n];
-    (0..n)
-        .map(|i| go(i, factory, graph, picks, ctx, &mut memo))
-        .collect()
+    (0..n).map(|i| go(i, &env, &mut memo)).collect()
+}
+
+/// Why job `job`, whose key has `parts`, runs: what changed since its newest stored result.
+pub fn why_it_runs(cache: &ResultCache, job: &str, parts: &KeyParts) -> String {
+    match cache.latest(job) {
+        None => "no result stored".into(),
+        Some(old) => match cache.all_parts(&old) {
+            Some(old_parts) => what_changed(&old_parts, &parts.0, 3),
+            None => what_changed(&old.parts, &parts.0, 3),
+        },
+    }
 }
 
 /// A hit's files, in the run directory.
@@ -410,15 +545,57 @@ pub struct CachingPrepare<'a> {
     pub run_dir: &'a RunDir,
     /// Problems met while storing results (reported at the end; they never fail a job).
     pub warnings: Vec<String>,
+    /// What each finished job gave the jobs after it (its artifact files' digests), by name:
+    /// hashed once, when a job that takes them needs its key.
+    received: HashMap<String, Received>,
+    /// Why each job that runs does (what changed since its newest stored result), by index.
+    why: HashMap<usize, String>,
+    /// The named parts of each running job's key, stored with its result.
+    parts: HashMap<usize, KeyParts>,
 }
 
-impl CachingPrepare<'_> {
-    /// The job's key: a digest of everything that decides its outcome.
-    pub fn key(&self, index: usize, inputs: &[&Finished]) -> Result<String, String> {
+impl<'a> CachingPrepare<'a> {
+    pub fn new(
+        inner: SpecFactory<'a>,
+        cache: Option<ResultCache>,
+        rerun: Rerun,
+        keys: KeyContext,
+        run_dir: &'a RunDir,
+    ) -> Self {
+        CachingPrepare {
+            inner,
+            cache,
+            rerun,
+            keys,
+            run_dir,
+            warnings: Vec::new(),
+            received: HashMap::new(),
+            why: HashMap::new(),
+            parts: HashMap::new(),
+        }
+    }
+
+    /// The job's key: a digest of everything that decides its outcome, by content: what it
+    /// receives from the jobs before it is the digests of their artifact files and dotenv
+    /// variables, whatever their status.
+    pub fn key(&mut self, index: usize, inputs: &[&Finished]) -> Result<JobKey, String> {
+        for f in inputs {
+            if let (Some(dir), false) = (&f.artifacts, self.received.contains_key(&f.job)) {
+                let got = Received::of_dir(dir)
+                    .map_err(|e| format!("cannot read the artifacts of `{}`: {e}", f.job))?;
+                self.received.insert(f.job.clone(), got);
+            }
+        }
         let spec = KeyContext::key_spec(&self.inner, index, inputs)?;
+        let received = &self.received;
         self.keys
-            .key(self.inner.plan, index, &spec, inputs)
-            .map(|k| k.key)
+            .key(self.inner.plan, index, &spec, inputs, &|f: &Finished| {
+                Ok(match (&f.artifacts, f.dotenv.is_empty()) {
+                    (None, true) => None,
+                    (None, false) => Some(Received::default()),
+                    (Some(_), _) => received.get(&f.job).cloned(),
+                })
+            })
     }
 
     /// Puts a hit's log, artifacts and JUnit reports in this run's directory, where a job that
@@ -464,6 +641,21 @@ impl CachingPrepare<'_> {
     }
 }
 
+/// ` at 2026-11-29 14:03 UTC`, or nothing when unknown.
+fn stored_when(secs: u64) -> String {
+    if secs == 0 {
+        return String::new();
+    }
+    let days = (secs / 86400) as i64;
+    let (y, m, d) = crate::time::civil_from_days(days);
+    let rem = secs % 86400;
+    format!(
+        " at {y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
 /// `--rerun JOB`: the jobs it names run even when their result is cached, and so do the jobs that
 /// take artifacts from a job that reran (transitively): they receive the rerun's artifacts, and a
 /// cached result would be for artifacts they never saw. Jobs that only wait for it stay cached.
@@ -501,7 +693,8 @@ impl Prepare for CachingPrepare<'_> {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
         // Every attempt has the key (a job that passes on a retry is cached, and its dependents'
         // keys stand for it); only the first looks it up.
-        let key = self.key(index, inputs).ok();
+        let job_key = self.key(index, inputs);
+        let key = job_key.as_ref().ok().map(|k| k.key.clone());
         let forced = attempt == 1 && self.rerun.forced(&self.inner.plan.jobs[index].job, inputs);
         if let (Some(cache), Some(k)) = (&self.cache, &key) {
             if attempt == 1 && !forced {
@@ -525,11 +718,20 @@ impl Prepare for CachingPrepare<'_> {
                         duration: std::time::Duration::from_millis(hit.entry.duration_ms),
                         platform: pj.platform.clone(),
                         attempts: 0,
-                        reason: Some("inputs unchanged since it last passed".into()),
+                        reason: Some(format!(
+                            "inputs unchanged since it passed{}",
+                            stored_when(hit.entry.stored_at)
+                        )),
                         coverage: hit.entry.coverage,
                         log: Some(restored.log),
                         junit: restored.junit,
                     };
+                    self.received.insert(
+                        pj.job.name.clone(),
+                        Received {
+                            files: hit.entry.artifact_digests(),
+                        },
+                    );
                     return Prepared::Cached(Finished {
                         job: pj.job.name.clone(),
                         result,
@@ -540,13 +742,31 @@ impl Prepare for CachingPrepare<'_> {
                 }
             }
         }
+        // With --no-cache, every job runs for that one reason: the summary does not repeat it.
+        if let (1, Some(cache)) = (attempt, &self.cache) {
+            let why = match &job_key {
+                Err(why) => format!("not cacheable: {why}"),
+                Ok(_) if forced => "--rerun".to_string(),
+                Ok(k) => why_it_runs(cache, &self.inner.plan.jobs[index].job.name, &k.parts),
+            };
+            self.why.insert(index, why);
+        }
+        if let Ok(k) = job_key {
+            self.parts.insert(index, k.parts);
+        }
         match self.inner.prepare(index, attempt, inputs) {
             Prepared::Run { spec, masks, .. } => Prepared::Run { spec, key, masks },
             other => other,
         }
     }
 
-    fn finished(&mut self, index: usize, outcome: &JobOutcome, finished: &Finished) {
+    fn finished(&mut self, index: usize, outcome: &JobOutcome, finished: &mut Finished) {
+        // Why it ran, for the summary and `--json`, unless it failed (then the failure says).
+        if let (Some(why), JobStatus::Success) = (self.why.remove(&index), finished.result.status) {
+            if finished.result.reason.is_none() {
+                finished.result.reason = Some(format!("ran: {why}"));
+            }
+        }
         let (Some(cache), Some(key)) = (&self.cache, &finished.key) else {
             return;
         };
@@ -565,6 +785,7 @@ impl Prepare for CachingPrepare<'_> {
             log: finished.result.log.as_deref(),
             artifacts: finished.artifacts.as_deref(),
             junit: &finished.result.junit,
+            parts: &self.parts.remove(&index).map(|p| p.0).unwrap_or_default(),
         });
         if let Err(e) = stored {
             self.warnings.push(format!(

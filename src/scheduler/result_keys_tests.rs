@@ -59,6 +59,8 @@ impl<'a> Run<'a> {
 /// What a run did: each job's status, and the jobs the executor started.
 struct Ran {
     status: HashMap<String, JobStatus>,
+    /// Each job's `reason` (why it ran, was cached, failed...).
+    reason: HashMap<String, String>,
     started: Vec<String>,
     /// The keys `explain` computes (`plan_keys`), by job name.
     planned: HashMap<String, Result<String, String>>,
@@ -84,8 +86,9 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         .iter()
         .map(|(p, d)| (p.to_string(), d.to_string()))
         .collect();
-    let mut prepare = CachingPrepare {
-        inner: SpecFactory {
+    let file_digests = Arc::new(FileDigests::new(move || files.clone()));
+    let mut prepare = CachingPrepare::new(
+        SpecFactory {
             plan: &plan,
             run_dir: &run_dir,
             settings: SpecSettings {
@@ -95,6 +98,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                     files: Vec::new(),
                 }),
                 project_root: snapshot.path().to_path_buf(),
+                file_digests: file_digests.clone(),
                 project_dir_in_job: "/builds/p".into(),
                 default_image: None,
                 pull: PullPolicy::Never,
@@ -105,9 +109,9 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                 cache_store: state.join("cache"),
             },
         },
-        cache: Some(ResultCache::new(state, r.limit)),
-        rerun: Rerun::new(r.rerun.iter().map(|s| s.to_string()).collect()),
-        keys: KeyContext {
+        Some(ResultCache::new(state, r.limit)),
+        Rerun::new(r.rerun.iter().map(|s| s.to_string()).collect()),
+        KeyContext {
             image_ids: Some(
                 r.images
                     .iter()
@@ -115,15 +119,17 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                     .collect(),
             ),
             config: r.config,
-            files: FileDigests::new(move || files.clone()),
+            files: file_digests,
+            masked: Default::default(),
         },
-        run_dir: &run_dir,
-        warnings: Vec::new(),
-    };
+        &run_dir,
+    );
     let mut status = HashMap::new();
+    let mut reason = HashMap::new();
     let mut emit = |e: &RunEvent| {
         if let RunEvent::JobFinished { job, result } = e {
             status.insert(job.clone(), result.status);
+            reason.insert(job.clone(), result.reason.clone().unwrap_or_default());
         }
     };
     let options = SchedulerOptions {
@@ -147,16 +153,23 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
     .await;
     prepare.evict();
     assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
-    let planned = plan_keys(&prepare.inner, &graph, &picks, &prepare.keys)
-        .into_iter()
-        .zip(&plan.jobs)
-        .map(|(k, pj)| (pj.job.name.clone(), k.map(|k| k.key)))
-        .collect();
+    let planned = plan_keys(
+        &prepare.inner,
+        &graph,
+        &picks,
+        &prepare.keys,
+        prepare.cache.as_ref(),
+    )
+    .into_iter()
+    .zip(&plan.jobs)
+    .map(|(k, pj)| (pj.job.name.clone(), k.map(|k| k.key)))
+    .collect();
     let mut started: Vec<String> = r.exec.started().into_iter().map(|(n, _)| n).collect();
     started.sort();
     started.dedup();
     Ran {
         status,
+        reason,
         started,
         planned,
     }
@@ -239,6 +252,7 @@ after: {stage: test, image: busybox, needs: [flaky], script: [check]}
 fn narrow() -> ProjectConfig {
     ProjectConfig {
         inputs: vec![("after".into(), vec!["tests/**".into()])],
+        ..Default::default()
     }
 }
 
@@ -260,13 +274,16 @@ async fn a_job_that_passes_on_retry_is_cached() {
 }
 
 #[tokio::test]
-async fn a_retried_job_still_stands_for_its_inputs_in_its_dependents_keys() {
+async fn a_retried_job_gives_its_dependents_what_its_last_attempt_left() {
     let state = tempfile::tempdir().unwrap();
-    let retried = || script(&[("flaky", vec![fail(1), AttemptStatus::Success])]);
+    let retried = |out: &str| {
+        script(&[("flaky", vec![fail(1), AttemptStatus::Success])])
+            .writing("flaky", &[("out/bin", out)])
+    };
     run(
         state.path(),
         Run {
-            exec: retried(),
+            exec: retried("v1"),
             config: narrow(),
             ..Run::new(RETRIED)
         },
@@ -276,7 +293,7 @@ async fn a_retried_job_still_stands_for_its_inputs_in_its_dependents_keys() {
     let second = run(
         state.path(),
         Run {
-            exec: retried(),
+            exec: retried("v2"),
             config: narrow(),
             files: &[("src/main.c", "blob2:100644")],
             ..Run::new(RETRIED)
@@ -284,10 +301,11 @@ async fn a_retried_job_still_stands_for_its_inputs_in_its_dependents_keys() {
     )
     .await;
     assert_eq!(second.started, ["after", "flaky"]);
+    assert_eq!(second.reason["after"], "ran: input `out/bin` changed");
 }
 
 #[tokio::test]
-async fn dependents_of_a_failed_job_are_not_cached() {
+async fn dependents_of_a_failed_job_are_cached_by_what_they_received() {
     let state = tempfile::tempdir().unwrap();
     let yaml = "
 stages: [build, test]
@@ -295,23 +313,184 @@ tool: {stage: build, image: busybox, script: [x], allow_failure: true}
 use_tool: {stage: test, image: busybox, needs: [tool], script: [x]}
 later: {stage: test, image: busybox, script: [x]}
 ";
-    let exec = || script(&[("tool", vec![fail(1)])]);
-    for _ in 0..2 {
-        let ran = run(
-            state.path(),
-            Run {
-                exec: exec(),
-                ..Run::new(yaml)
-            },
-        )
-        .await;
-        assert_eq!(ran.status("tool"), JobStatus::AllowedFailure);
-        assert_eq!(
-            ran.started,
-            ["later", "tool", "use_tool"],
-            "both receive the artifacts of a failed job (`later` by stage order)"
+    let exec = || script(&[("tool", vec![fail(1)])]).writing("tool", &[("partial.log", "x")]);
+    let first = run(
+        state.path(),
+        Run {
+            exec: exec(),
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(first.status("tool"), JobStatus::AllowedFailure);
+    assert_eq!(first.started, ["later", "tool", "use_tool"]);
+    let second = run(
+        state.path(),
+        Run {
+            exec: exec(),
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(second.started, ["tool"], "failed jobs are never stored");
+    assert_eq!(second.status("use_tool"), JobStatus::Cached);
+    assert_eq!(second.status("later"), JobStatus::Cached);
+    // What the failed job leaves changes: its consumers run again, and say why.
+    let third = run(
+        state.path(),
+        Run {
+            exec: script(&[("tool", vec![fail(1)])]).writing("tool", &[("partial.log", "y")]),
+            ..Run::new(yaml)
+        },
+    )
+    .await;
+    assert_eq!(third.started, ["later", "tool", "use_tool"]);
+    assert_eq!(third.reason["use_tool"], "ran: input `partial.log` changed");
+}
+
+/// Nine jobs in four stages, none with `needs`: every job takes artifacts from every job of the
+/// stages before it, two of them fail (allowed to), and `deploy` is last.
+const NINE: &str = "
+stages: [build, test, package, deploy]
+build_a: {stage: build, image: busybox, script: [x]}
+build_b: {stage: build, image: busybox, script: [x]}
+lint: {stage: build, image: busybox, script: [x], allow_failure: true}
+unit: {stage: test, image: busybox, script: [x]}
+integration: {stage: test, image: busybox, script: [x]}
+flaky_bench: {stage: test, image: busybox, script: [x], allow_failure: true}
+tarball: {stage: package, image: busybox, script: [x]}
+docker_image: {stage: package, image: busybox, script: [x]}
+deploy: {stage: deploy, image: busybox, script: [x]}
+";
+
+#[tokio::test]
+async fn a_second_unchanged_run_with_allowed_failures_caches_every_passed_job() {
+    let state = tempfile::tempdir().unwrap();
+    let exec = || {
+        script(&[("lint", vec![fail(1)]), ("flaky_bench", vec![fail(2)])])
+            .writing("build_a", &[("out/a.bin", "a")])
+            .writing("lint", &[("lint-report.txt", "3 warnings")])
+            .writing("tarball", &[("app.tar", "tar")])
+    };
+    let first = run(
+        state.path(),
+        Run {
+            exec: exec(),
+            ..Run::new(NINE)
+        },
+    )
+    .await;
+    assert_eq!(first.started.len(), 9);
+    assert_eq!(first.reason["deploy"], "ran: no result stored");
+    let second = run(
+        state.path(),
+        Run {
+            exec: exec(),
+            ..Run::new(NINE)
+        },
+    )
+    .await;
+    assert_eq!(second.started, ["flaky_bench", "lint"]);
+    for job in [
+        "build_a",
+        "build_b",
+        "unit",
+        "integration",
+        "tarball",
+        "docker_image",
+        "deploy",
+    ] {
+        assert_eq!(second.status(job), JobStatus::Cached, "{job}");
+        assert!(
+            second.reason[job].starts_with("inputs unchanged since it passed at "),
+            "{job}: {}",
+            second.reason[job]
         );
     }
+}
+
+/// `build` strips comments: an edit to one changes its source but not its artifact.
+const CUTOFF: &str = "
+stages: [build, test]
+build: {stage: build, image: busybox, script: [make], artifacts: {paths: [out/]}}
+test: {stage: test, image: busybox, needs: [build], script: [make test]}
+";
+
+fn cutoff_inputs() -> ProjectConfig {
+    ProjectConfig {
+        inputs: vec![
+            ("build".into(), vec!["src/**".into()]),
+            ("test".into(), vec!["tests/**".into()]),
+        ],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn early_cutoff_an_identical_artifact_keeps_its_consumers_cached() {
+    let state = tempfile::tempdir().unwrap();
+    let build = |out: &str| FakeExecutor::default().writing("build", &[("out/app.bin", out)]);
+    run(
+        state.path(),
+        Run {
+            exec: build("binary 1"),
+            config: cutoff_inputs(),
+            ..Run::new(CUTOFF)
+        },
+    )
+    .await;
+    // A comment changed: build runs, leaves the same bytes, and test stays cached.
+    let comment = run(
+        state.path(),
+        Run {
+            exec: build("binary 1"),
+            config: cutoff_inputs(),
+            files: &[("src/main.c", "blob-with-comment:100644")],
+            ..Run::new(CUTOFF)
+        },
+    )
+    .await;
+    assert_eq!(comment.started, ["build"]);
+    assert_eq!(comment.reason["build"], "ran: file `src/main.c` changed");
+    assert_eq!(comment.status("test"), JobStatus::Cached);
+    // Code changed: the artifact differs, and test runs, saying why.
+    let code = run(
+        state.path(),
+        Run {
+            exec: build("binary 2"),
+            config: cutoff_inputs(),
+            files: &[("src/main.c", "blob-with-code:100644")],
+            ..Run::new(CUTOFF)
+        },
+    )
+    .await;
+    assert_eq!(code.started, ["build", "test"]);
+    assert_eq!(code.reason["test"], "ran: input `out/app.bin` changed");
+    // The script changed.
+    let script_changed = run(
+        state.path(),
+        Run {
+            exec: build("binary 2"),
+            config: cutoff_inputs(),
+            files: &[("src/main.c", "blob-with-code:100644")],
+            ..Run::new(&CUTOFF.replace("make test", "make check"))
+        },
+    )
+    .await;
+    assert_eq!(script_changed.started, ["test"]);
+    assert_eq!(script_changed.reason["test"], "ran: script changed");
+    let image_changed = run(
+        state.path(),
+        Run {
+            exec: build("binary 2"),
+            config: cutoff_inputs(),
+            files: &[("src/main.c", "blob-with-code:100644")],
+            images: &[("busybox", "sha256:other")],
+            ..Run::new(&CUTOFF.replace("make test", "make check"))
+        },
+    )
+    .await;
+    assert_eq!(image_changed.reason["test"], "ran: image changed");
 }
 
 #[tokio::test]
@@ -345,7 +524,7 @@ async fn a_job_whose_image_has_no_id_yet_is_not_cached() {
     );
     assert!(
         std::fs::read_dir(state.path().join("results"))
-            .map(|d| d.count() == 0)
+            .map(|d| d.flatten().all(|e| e.file_name() == "locks"))
             .unwrap_or(true),
         "nothing stored under a key that says `unknown`"
     );

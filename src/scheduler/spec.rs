@@ -3,7 +3,7 @@
 //! the artifacts it receives, and its `cache:` keys.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use crate::executor::{ArtifactInput, CacheSpec, JobSpec, PullPolicy, ServiceSpec
 use crate::pipeline::model::CacheKey;
 use crate::plan::Plan;
 use crate::plan::variables::expand;
+use crate::scheduler::result_keys::FileDigests;
 use crate::scheduler::{Finished, Prepare, Prepared};
 use crate::store::runs::RunDir;
 use crate::user_vars::UserVar;
@@ -54,8 +55,11 @@ impl LazyWorkspace {
 pub struct SpecSettings {
     pub run_id: String,
     pub workspace: LazyWorkspace,
-    /// The checkout's project directory, read for `cache:key:files`.
+    /// The checkout's project directory.
     pub project_root: PathBuf,
+    /// The project files the jobs see (the snapshot's: the working tree or `--commit`'s tree) and
+    /// their git blob ids, for `cache:key:files`.
+    pub file_digests: Arc<FileDigests>,
     pub project_dir_in_job: String,
     pub default_image: Option<String>,
     pub pull: PullPolicy,
@@ -199,7 +203,9 @@ impl SpecFactory<'_> {
             .iter()
             .map(|c| {
                 Ok(CacheSpec {
-                    key: cache_key(&c.key, &lookup, &s.project_root)?,
+                    key: cache_key(&c.key, &lookup, &|f: &str| {
+                        s.file_digests.all().get(f).cloned()
+                    })?,
                     fallback_keys: c
                         .fallback_keys
                         .iter()
@@ -272,11 +278,13 @@ impl SpecFactory<'_> {
 
 /// GitLab's cache key: a literal (variables expanded), or for `key:files` a digest of those files
 /// (GitLab hashes the last commits that changed them; the content is what matters locally, and
-/// uncommitted edits count) with the `prefix` in front.
+/// uncommitted edits count) with the `prefix` in front. `file_id` gives a file's content id as
+/// the job sees it (in the run's snapshot: with `--commit`, the commit's file, not the working
+/// tree's), `None` when it has no such file.
 pub fn cache_key(
     key: &CacheKey,
     lookup: &dyn Fn(&str) -> Option<String>,
-    workspace: &Path,
+    file_id: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
     match key {
         CacheKey::Literal(k) => sanitize_key(&expand(k, lookup)),
@@ -286,8 +294,8 @@ pub fn cache_key(
                 let f = expand(f, lookup);
                 h.update(f.as_bytes());
                 h.update([0]);
-                if let Ok(bytes) = std::fs::read(workspace.join(f.trim_start_matches('/'))) {
-                    h.update(&bytes);
+                if let Some(id) = file_id(f.trim_start_matches('/')) {
+                    h.update(id.as_bytes());
                 }
                 h.update([0]);
             }
@@ -322,14 +330,14 @@ mod tests {
 
     #[test]
     fn cache_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Gemfile.lock"), "a").unwrap();
+        let content = std::sync::Mutex::new("a");
+        let ids = |f: &str| (f == "Gemfile.lock").then(|| content.lock().unwrap().to_string());
         let look = |n: &str| (n == "CI_COMMIT_REF_SLUG").then(|| "main".to_string());
         assert_eq!(
             cache_key(
                 &CacheKey::Literal("deps-$CI_COMMIT_REF_SLUG".into()),
                 &look,
-                dir.path()
+                &ids
             )
             .unwrap(),
             "deps-main"
@@ -338,14 +346,14 @@ mod tests {
             files: vec!["Gemfile.lock".into()],
             prefix: Some("$CI_COMMIT_REF_SLUG".into()),
         };
-        let k1 = cache_key(&files, &look, dir.path()).unwrap();
+        let k1 = cache_key(&files, &look, &ids).unwrap();
         assert!(k1.starts_with("main-"));
-        std::fs::write(dir.path().join("Gemfile.lock"), "b").unwrap();
+        *content.lock().unwrap() = "b";
         assert_ne!(
             k1,
-            cache_key(&files, &look, dir.path()).unwrap(),
+            cache_key(&files, &look, &ids).unwrap(),
             "the key follows the file's content"
         );
-        assert!(cache_key(&CacheKey::Literal("a/b".into()), &look, dir.path()).is_err());
+        assert!(cache_key(&CacheKey::Literal("a/b".into()), &look, &ids).is_err());
     }
 }

@@ -3,6 +3,13 @@
 //! variables and JUnit reports are restored from here. Entries are written to a temporary
 //! directory and renamed into place, carry a manifest with every file's size and digest, and are
 //! ignored when anything does not match. The least recently used entries go first past the limit.
+//!
+//! The cache may be shared (`--result-cache DIR` on NFS or a mounted volume) by several
+//! processes, checkouts and machines: an entry is written under a temporary name and renamed,
+//! under an exclusive per-entry lock (`locks/<key>`); readers hold it shared while they verify and
+//! restore; eviction takes the entries' locks without waiting and skips those in use. Each entry
+//! keeps the named parts its key was computed from, and `jobs/` names the newest entry of each
+//! job, so that a job that runs again can say what changed.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever what goes into a key or an entry changes, so old entries stop matching.
-pub const FORMAT: &str = "tezos-ci-local result cache v2";
+pub const FORMAT: &str = "tezos-ci-local result cache v3";
 
 pub const DEFAULT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -30,6 +37,30 @@ pub struct Entry {
     pub has_artifacts: bool,
     /// Every file of the entry but the manifest: relative path, size, sha256.
     pub files: Vec<(String, u64, String)>,
+    /// The named parts the key was computed from (name, digest), but the project files.
+    #[serde(default)]
+    pub parts: Vec<(String, String)>,
+    /// The project files' parts, kept once for all the entries that share them, in
+    /// `manifests/<digest>` (a job's key covers thousands of files; most jobs see the same ones).
+    #[serde(default)]
+    pub files_manifest: Option<String>,
+    /// Seconds since the epoch when it was stored.
+    #[serde(default)]
+    pub stored_at: u64,
+}
+
+impl Entry {
+    /// What the job gave the jobs after it: its artifact files (path in the artifacts, sha256),
+    /// as kept in the entry (checked on lookup).
+    pub fn artifact_digests(&self) -> Vec<(String, String)> {
+        self.files
+            .iter()
+            .filter_map(|(rel, _, d)| {
+                rel.strip_prefix("artifacts/")
+                    .map(|r| (r.to_string(), d.clone()))
+            })
+            .collect()
+    }
 }
 
 /// What a cache hit gives back.
@@ -37,6 +68,8 @@ pub struct Entry {
 pub struct Hit {
     pub entry: Entry,
     pub dir: PathBuf,
+    /// Held shared while the hit is used: eviction by another process waits for it.
+    _lock: Option<std::sync::Arc<EntryLock>>,
 }
 
 impl Hit {
@@ -71,14 +104,20 @@ pub struct Store<'a> {
     pub log: Option<&'a Path>,
     pub artifacts: Option<&'a Path>,
     pub junit: &'a [PathBuf],
+    /// The named parts of the key (see [`Entry::parts`]); those named `file ...` go to a shared
+    /// manifest.
+    pub parts: &'a [(String, String)],
 }
 
 impl ResultCache {
+    /// The cache under the state directory (`<state>/results`).
     pub fn new(state_dir: &Path, limit: u64) -> Self {
-        ResultCache {
-            root: state_dir.join("results"),
-            limit,
-        }
+        Self::at(state_dir.join("results"), limit)
+    }
+
+    /// The cache in `root` itself (`--result-cache DIR`), which other processes may share.
+    pub fn at(root: PathBuf, limit: u64) -> Self {
+        ResultCache { root, limit }
     }
 
     pub fn root(&self) -> &Path {
@@ -92,6 +131,10 @@ impl ResultCache {
     /// The entry for `key`, when it exists and is whole.
     pub fn lookup(&self, key: &str) -> Option<Hit> {
         let dir = self.entry_dir(key);
+        if !dir.join("manifest.json").exists() {
+            return None;
+        }
+        let lock = EntryLock::take(&self.root, key, false).ok();
         let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
         if entry.format != FORMAT || entry.key != key {
@@ -106,21 +149,101 @@ impl ResultCache {
         }
         // Mark it used, for the least-recently-used eviction.
         let _ = std::fs::write(dir.join("used"), b"");
-        Some(Hit { entry, dir })
+        Some(Hit {
+            entry,
+            dir,
+            _lock: lock.map(std::sync::Arc::new),
+        })
+    }
+
+    /// The newest entry stored for `job` (by any process sharing the cache), unchecked: what a
+    /// job that runs again is compared with, to say what changed.
+    pub fn latest(&self, job: &str) -> Option<Entry> {
+        let key = std::fs::read_to_string(self.job_pointer(job)).ok()?;
+        let text =
+            std::fs::read_to_string(self.entry_dir(key.trim()).join("manifest.json")).ok()?;
+        let entry: Entry = serde_json::from_str(&text).ok()?;
+        (entry.format == FORMAT && entry.job == job).then_some(entry)
+    }
+
+    /// An entry's parts, the project files' included (`None` when its manifest is gone).
+    pub fn all_parts(&self, entry: &Entry) -> Option<Vec<(String, String)>> {
+        let mut parts = entry.parts.clone();
+        if let Some(m) = &entry.files_manifest {
+            let text = std::fs::read_to_string(self.root.join("manifests").join(m)).ok()?;
+            let files: Vec<(String, String)> = serde_json::from_str(&text).ok()?;
+            parts.extend(files);
+        }
+        Some(parts)
+    }
+
+    fn job_pointer(&self, job: &str) -> PathBuf {
+        let h: String = Sha256::digest(job.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.root.join("jobs").join(h)
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and a rename: readers in other
+    /// processes see the old content or the new, never half of it.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        std::io::Write::write_all(&mut tmp, bytes)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Whether an entry is stored under `key` (not checked, not marked used: for `explain`).
     pub fn has(&self, key: &str) -> bool {
+        self.entry(key).is_some()
+    }
+
+    /// The manifest stored under `key` (not checked, not marked used: for `explain`).
+    pub fn entry(&self, key: &str) -> Option<Entry> {
         std::fs::read_to_string(self.entry_dir(key).join("manifest.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
-            .is_some_and(|e| e.format == FORMAT && e.key == key)
+            .filter(|e| e.format == FORMAT && e.key == key)
     }
 
     /// Stores a passed job's result. Errors are returned for the caller to report; a failure to
     /// store never fails the job.
     pub fn store(&self, s: &Store) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.root)?;
+        let (file_parts, parts): (Vec<_>, Vec<_>) = s
+            .parts
+            .iter()
+            .cloned()
+            .partition(|(n, _)| n.starts_with("file "));
+        let files_manifest = if file_parts.is_empty() {
+            None
+        } else {
+            let bytes = serde_json::to_vec(&file_parts).map_err(std::io::Error::other)?;
+            let digest: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let path = self.root.join("manifests").join(&digest);
+            if path.exists() {
+                // Mark it used, for eviction.
+                let _ = std::fs::File::options()
+                    .append(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+            } else {
+                self.write_atomic(&path, &bytes)?;
+            }
+            Some(digest)
+        };
+        let _lock = EntryLock::take(&self.root, s.key, true)?;
+        if self.lookup_unlocked(s.key) {
+            // Another process stored the same result meanwhile: keys say it is the same.
+            return self.write_atomic(&self.job_pointer(s.job), s.key.as_bytes());
+        }
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .tempdir_in(&self.root)?;
@@ -162,31 +285,72 @@ impl ResultCache {
             junit,
             has_artifacts,
             files,
+            parts,
+            files_manifest,
+            stored_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
         };
         std::fs::write(
             t.join("manifest.json"),
             serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?,
         )?;
         let dest = self.entry_dir(s.key);
-        let _ = std::fs::remove_dir_all(&dest);
+        // A damaged entry is moved aside before it is removed: readers never see half of one.
+        if dest.exists() {
+            let aside = self.root.join(format!(".tmp-old-{}", s.key));
+            let _ = std::fs::remove_dir_all(&aside);
+            std::fs::rename(&dest, &aside)?;
+            let _ = std::fs::remove_dir_all(&aside);
+        }
         let kept = tmp.keep();
         std::fs::rename(&kept, &dest).inspect_err(|_| {
             let _ = std::fs::remove_dir_all(&kept);
         })?;
-        Ok(())
+        self.write_atomic(&self.job_pointer(s.job), s.key.as_bytes())
+    }
+
+    /// Whether a whole entry is under `key` (the caller holds its lock).
+    fn lookup_unlocked(&self, key: &str) -> bool {
+        let dir = self.entry_dir(key);
+        let Some(entry) = std::fs::read_to_string(dir.join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Entry>(&t).ok())
+        else {
+            return false;
+        };
+        entry.format == FORMAT
+            && entry.key == key
+            && entry.files.iter().all(|(rel, size, digest)| {
+                let path = dir.join(rel);
+                std::fs::symlink_metadata(&path).is_ok_and(|m| m.len() == *size)
+                    && file_digest(&path).is_ok_and(|d| d == *digest)
+            })
     }
 
     /// Deletes the least recently used entries until the cache fits its limit, and leftovers of
     /// interrupted writes. Called once at the end of a run (it reads every entry: once per
     /// stored job would cost the number of jobs times the size of the cache).
     pub fn evict(&self) {
+        // One process evicts at a time; the others leave it to the one that is.
+        let Ok(evicting) = lock_file(&self.root.join("locks").join(".evict")) else {
+            return;
+        };
+        if !matches!(flock(&evicting, libc::LOCK_EX | libc::LOCK_NB), Ok(true)) {
+            return;
+        }
         let Ok(rd) = std::fs::read_dir(&self.root) else {
             return;
         };
         let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = Vec::new();
         for e in rd.flatten() {
             let p = e.path();
-            if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if matches!(name.as_str(), "jobs" | "locks" | "manifests") {
+                continue;
+            }
+            if name.starts_with(".tmp-") {
                 // A write that did not finish (the process was killed): older than an hour is dead.
                 if e.metadata()
                     .and_then(|m| m.modified())
@@ -208,8 +372,29 @@ impl ResultCache {
             if total <= self.limit {
                 break;
             }
-            if std::fs::remove_dir_all(&path).is_ok() {
+            let key = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // An entry another process is reading or writing is left for a later eviction.
+            let Ok(Some(_lock)) = EntryLock::try_take(&self.root, &key) else {
+                continue;
+            };
+            let aside = self.root.join(format!(".tmp-evicted-{key}"));
+            if std::fs::rename(&path, &aside).is_ok() {
+                let _ = std::fs::remove_dir_all(&aside);
                 total -= size;
+            }
+        }
+        // Shared file manifests no entry used for a day go too.
+        if let Ok(rd) = std::fs::read_dir(self.root.join("manifests")) {
+            for e in rd.flatten() {
+                if e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m.elapsed().unwrap_or_default() > Duration::from_secs(86400))
+                {
+                    let _ = std::fs::remove_file(e.path());
+                }
             }
         }
     }
@@ -218,6 +403,69 @@ impl ResultCache {
         match std::fs::remove_dir_all(&self.root) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+}
+
+/// An advisory lock on one entry (`locks/<key>`), shared for readers and exclusive for writers
+/// and eviction; released when dropped. Lock files stay (they are empty).
+#[derive(Debug)]
+pub struct EntryLock {
+    _file: std::fs::File,
+}
+
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+impl EntryLock {
+    fn path(root: &Path, key: &str) -> PathBuf {
+        root.join("locks").join(key)
+    }
+
+    /// Waits for the lock.
+    fn take(root: &Path, key: &str, exclusive: bool) -> std::io::Result<EntryLock> {
+        let file = lock_file(&Self::path(root, key))?;
+        flock(
+            &file,
+            if exclusive {
+                libc::LOCK_EX
+            } else {
+                libc::LOCK_SH
+            },
+        )?;
+        Ok(EntryLock { _file: file })
+    }
+
+    /// The exclusive lock, or `None` when someone holds it.
+    fn try_take(root: &Path, key: &str) -> std::io::Result<Option<EntryLock>> {
+        let file = lock_file(&Self::path(root, key))?;
+        Ok(flock(&file, libc::LOCK_EX | libc::LOCK_NB)?.then_some(EntryLock { _file: file }))
+    }
+}
+
+/// `flock(2)` (advisory, per open file, released on close; NFS emulates it with byte-range
+/// locks). `Ok(false)`: `LOCK_NB` and someone else holds it.
+fn flock(file: &std::fs::File, op: libc::c_int) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: the descriptor is open for as long as `file` is borrowed.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(true);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(e),
         }
     }
 }
@@ -357,6 +605,7 @@ mod tests {
                 log: None,
                 artifacts: Some(art),
                 junit: &[],
+                parts: &[],
             })
             .unwrap();
     }
@@ -421,6 +670,78 @@ mod tests {
         cache.evict();
         assert!(cache.lookup("b").is_none(), "b was the least recently used");
         assert!(cache.lookup("a").is_some() && cache.lookup("c").is_some());
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_shared_cache_never_leave_a_corrupt_entry() {
+        let shared = tempfile::tempdir().unwrap();
+        let art = tempfile::tempdir().unwrap();
+        std::fs::write(art.path().join("big"), vec![5u8; 300_000]).unwrap();
+        let root = shared.path().join("cache");
+        std::thread::scope(|s| {
+            for w in 0..4 {
+                let (root, art) = (root.clone(), art.path());
+                s.spawn(move || {
+                    // Each writer is its own ResultCache, as another process would be.
+                    let cache = ResultCache::at(root.clone(), DEFAULT_LIMIT);
+                    for i in 0..10 {
+                        store(&cache, &format!("k{}", i % 3), art);
+                        let hit = cache.lookup(&format!("k{}", (i + w) % 3));
+                        if let Some(hit) = hit {
+                            let bytes =
+                                std::fs::read(hit.artifacts().unwrap().join("big")).unwrap();
+                            assert_eq!(bytes.len(), 300_000, "a reader sees a whole entry");
+                        }
+                        if i % 4 == w {
+                            ResultCache::at(root.clone(), 1).evict();
+                        }
+                    }
+                });
+            }
+        });
+        let cache = ResultCache::at(root, DEFAULT_LIMIT);
+        store(&cache, "k0", art.path());
+        assert!(cache.lookup("k0").is_some());
+        for e in std::fs::read_dir(cache.root()).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('k') {
+                assert!(cache.lookup(&name).is_some(), "{name} is whole");
+            }
+        }
+    }
+
+    #[test]
+    fn the_newest_entry_of_a_job_keeps_its_key_parts() {
+        let state = tempfile::tempdir().unwrap();
+        let art = tempfile::tempdir().unwrap();
+        let cache = ResultCache::new(state.path(), DEFAULT_LIMIT);
+        let parts = vec![
+            ("script".to_string(), "s1".to_string()),
+            ("file a.ml".to_string(), "f1".to_string()),
+        ];
+        cache
+            .store(&Store {
+                job: "build",
+                key: "k1",
+                duration: Duration::ZERO,
+                exit_code: Some(0),
+                coverage: None,
+                dotenv: &[],
+                log: None,
+                artifacts: Some(art.path()),
+                junit: &[],
+                parts: &parts,
+            })
+            .unwrap();
+        let latest = cache.latest("build").expect("stored");
+        assert_eq!(latest.key, "k1");
+        assert_eq!(
+            latest.parts,
+            parts[..1],
+            "file parts go to a shared manifest"
+        );
+        assert_eq!(cache.all_parts(&latest).unwrap(), parts);
+        assert!(cache.latest("test").is_none());
     }
 
     #[test]
