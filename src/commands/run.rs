@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::event::{PipelineStatus, RunEvent};
 use crate::executor::{DockerExecutor, DockerOptions, Route, RoutingExecutor};
 use crate::executor::{Executor, PullPolicy, Workspace};
-use crate::pipeline::read::parse_duration;
+use crate::pipeline::read::{check_timeout, parse_duration};
 use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
@@ -158,11 +158,10 @@ async fn run_async(
         _ => PullPolicy::IfNotPresent,
     };
     let default_timeout = match &args.timeout {
-        Some(t) => parse_duration(t).ok_or_else(|| {
-            Error::Usage(format!(
-                "--timeout `{t}` is not a duration (try 30m or 3600)"
-            ))
-        })?,
+        Some(t) => parse_duration(t)
+            .ok_or_else(|| format!("`{t}` is not a duration (try 30m or 3600)"))
+            .and_then(check_timeout)
+            .map_err(|e| Error::Usage(format!("--timeout: {e}")))?,
         None => DEFAULT_TIMEOUT,
     };
     let limit = match &args.cache_size {

@@ -3,7 +3,7 @@
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::pipeline::model::*;
-use crate::pipeline::read::{self, R, err};
+use crate::pipeline::read::{self, MAX_PARALLEL, R, err};
 use crate::pipeline::resolve::Resolved;
 use crate::yaml::{Node, Value};
 
@@ -79,9 +79,6 @@ const RULE_WHEN: &[When] = &[
     When::Delayed,
     When::Never,
 ];
-
-/// GitLab's limit on the instances of one `parallel:` job.
-const MAX_PARALLEL: usize = 200;
 
 pub fn build(resolved: Resolved, files: Vec<String>) -> Result<Pipeline, ConfigErrors> {
     let mut errors = ConfigErrors::default();
@@ -351,7 +348,7 @@ fn read_key<'a>(
         }
         "cache" => j.cache = caches(value)?,
         "tags" => j.tags = read::string_list(value, key)?,
-        "timeout" => j.timeout = Some(read::duration(value, key)?),
+        "timeout" => j.timeout = Some(read::timeout(value, key)?),
         "retry" => j.retry = retry(value)?,
         "interruptible" => j.interruptible = read::boolean(value, key)?,
         "coverage" => {

@@ -171,6 +171,30 @@ pub fn duration(node: &Node, key: &str) -> R<Duration> {
     })
 }
 
+/// GitLab's longest job timeout (`Project::MAX_BUILD_TIMEOUT`, one month of 30 days): `timeout:`
+/// and `--timeout` may not be longer, which also keeps every deadline far from overflowing.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A job timeout: a duration of at most [`MAX_TIMEOUT`].
+pub fn timeout(node: &Node, key: &str) -> R<Duration> {
+    let d = duration(node, key)?;
+    check_timeout(d).map_err(|message| err(node, key, message))
+}
+
+/// Refuses a timeout longer than GitLab's [`MAX_TIMEOUT`].
+pub fn check_timeout(d: Duration) -> Result<Duration, String> {
+    if d > MAX_TIMEOUT {
+        Err(format!(
+            "a timeout is at most one month (30 days), GitLab's limit; this one is {} days",
+            d.as_secs() / 86_400
+        ))
+    } else {
+        Ok(d)
+    }
+}
+
+/// The seconds a duration text says, or None when it is not one or is too long to hold (a
+/// duration past `u64::MAX` seconds is refused, never a panic).
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<u64>() {
@@ -214,7 +238,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         total += n * scale;
         any = true;
     }
-    any.then(|| Duration::from_secs_f64(total))
+    if !any {
+        return None;
+    }
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// One `needs:` entry: a job name, or a map with `job`, `artifacts`, `optional`, `parallel:matrix`.
@@ -308,6 +335,9 @@ pub fn needs(node: &Node, key: &str) -> R<Vec<Need>> {
     }
 }
 
+/// GitLab's limit on the instances of one `parallel:` job.
+pub const MAX_PARALLEL: usize = 200;
+
 /// Expands `parallel:matrix` (a list of maps whose values are a string or a list) into the
 /// combinations GitLab makes, in order: maps in order, and within a map the cartesian product with
 /// the first key varying slowest.
@@ -319,6 +349,27 @@ pub fn matrix_entries(node: &Node, key: &str) -> R<Vec<Vec<(String, String)>>> {
             format!("`matrix:` is a list of maps, found {}", node.kind()),
         )
     })?;
+    // Counted before anything is expanded: a matrix of 10^7 combinations is refused at once.
+    let mut count: u64 = 0;
+    for item in items {
+        let m = map(item, key)?;
+        let mut product: u64 = 1;
+        for (_, value) in m.iter() {
+            let n = match &value.value {
+                Value::Seq(vs) => vs.len().max(1) as u64,
+                _ => 1,
+            };
+            product = product.saturating_mul(n);
+        }
+        count = count.saturating_add(product);
+    }
+    if count > MAX_PARALLEL as u64 {
+        return Err(err(
+            node,
+            key,
+            format!("`parallel:matrix` makes {count} jobs; GitLab allows {MAX_PARALLEL}"),
+        ));
+    }
     let mut out = Vec::new();
     for item in items {
         let m = map(item, key)?;
@@ -515,6 +566,13 @@ mod tests {
         );
         assert_eq!(parse_duration("10 sec"), Some(Duration::from_secs(10)));
         assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("99999999999999 years"), None);
+        assert_eq!(parse_duration("18446744073709551616"), None);
+        assert_eq!(parse_duration("1e400"), None);
+        assert!(parse_duration("584542046090 years").is_some());
+        assert!(check_timeout(parse_duration("584542046090 years").unwrap()).is_err());
+        assert!(check_timeout(parse_duration("30 days").unwrap()).is_ok());
+        assert!(check_timeout(parse_duration("31 days").unwrap()).is_err());
         assert_eq!(parse_duration(""), None);
     }
 }

@@ -1,6 +1,8 @@
 //! The job DAG: stages and `needs` give each job the jobs it waits for, and `needs`/`dependencies`
 //! the jobs whose artifacts it receives. Unknown needs and cycles are errors, as in GitLab.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::error::{ConfigError, ConfigErrors};
@@ -32,25 +34,22 @@ impl JobGraph {
 
     /// The edges, with unknown needs and bad dependencies reported, but not cycles.
     fn edges(plan: &Plan) -> Result<JobGraph, ConfigErrors> {
-        let stage_of = |i: usize| {
-            plan.stages
-                .iter()
-                .position(|s| *s == plan.jobs[i].job.stage)
-                .unwrap_or(0)
-        };
+        let ix = Index::new(plan);
+        let stage_of = |i: usize| ix.stage[i];
         let n = plan.jobs.len();
         let mut deps = vec![Vec::new(); n];
         let mut artifacts_from = vec![Vec::new(); n];
         let mut uses_needs = vec![false; n];
         let mut errors = ConfigErrors::default();
+        // The jobs of the stages before each stage, in plan order, computed once per stage.
+        let mut earlier_by_stage: HashMap<usize, Vec<usize>> = HashMap::new();
         for i in 0..n {
             let pj = &plan.jobs[i];
-            let earlier: Vec<usize> = (0..n).filter(|&j| stage_of(j) < stage_of(i)).collect();
             match &pj.needs {
                 Some(needs) => {
                     uses_needs[i] = true;
                     for need in needs {
-                        match resolve_need(plan, need) {
+                        match resolve_need(plan, &ix, need) {
                             Ok(targets) => {
                                 for t in targets {
                                     if !deps[i].contains(&t) {
@@ -67,6 +66,9 @@ impl JobGraph {
                     }
                 }
                 None => {
+                    let earlier = earlier_by_stage
+                        .entry(stage_of(i))
+                        .or_insert_with(|| (0..n).filter(|&j| stage_of(j) < stage_of(i)).collect());
                     deps[i] = earlier.clone();
                     artifacts_from[i] = earlier.clone();
                 }
@@ -74,7 +76,7 @@ impl JobGraph {
             if let Some(dependencies) = &pj.job.dependencies {
                 let mut from = Vec::new();
                 for name in dependencies {
-                    let targets = instances(plan, name);
+                    let targets = ix.instances(name);
                     if targets.is_empty()
                         && !plan
                             .excluded
@@ -105,49 +107,46 @@ impl JobGraph {
     }
 
     fn check_cycles(&self, plan: &Plan) -> Result<(), ConfigErrors> {
-        // 0 = unvisited, 1 = on the stack, 2 = done.
+        // 0 = unvisited, 1 = on the path, 2 = done. Iterative: a chain of 20,000 needs is
+        // as deep as the path gets, too deep for the call stack.
         let mut state = vec![0u8; self.deps.len()];
-        let mut stack: Vec<usize> = Vec::new();
-        fn visit(
-            g: &JobGraph,
-            i: usize,
-            state: &mut [u8],
-            stack: &mut Vec<usize>,
-        ) -> Option<Vec<usize>> {
-            state[i] = 1;
-            stack.push(i);
-            for &d in &g.deps[i] {
-                if state[d] == 1 {
-                    let start = stack.iter().position(|&s| s == d).unwrap_or(0);
-                    let mut cycle = stack[start..].to_vec();
-                    cycle.push(d);
-                    return Some(cycle);
-                }
-                if state[d] == 0 {
-                    if let Some(c) = visit(g, d, state, stack) {
-                        return Some(c);
-                    }
-                }
+        for root in 0..self.deps.len() {
+            if state[root] != 0 {
+                continue;
             }
-            stack.pop();
-            state[i] = 2;
-            None
-        }
-        for i in 0..self.deps.len() {
-            if state[i] == 0 {
-                if let Some(cycle) = visit(self, i, &mut state, &mut stack) {
-                    let names: Vec<&str> = cycle
-                        .iter()
-                        .map(|&c| plan.jobs[c].job.name.as_str())
-                        .collect();
-                    let job = &plan.jobs[cycle[0]].job;
-                    return Err(ConfigError::new(
-                        Some(&job.span),
-                        format!("`needs` cycle: {}", names.join(" -> ")),
-                    )
-                    .job(&job.name)
-                    .key("needs")
-                    .into());
+            // The path from the root, each job with the index of its next dependency to visit.
+            let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+            state[root] = 1;
+            while let Some(&mut (i, ref mut next)) = path.last_mut() {
+                let Some(&d) = self.deps[i].get(*next) else {
+                    state[i] = 2;
+                    path.pop();
+                    continue;
+                };
+                *next += 1;
+                match state[d] {
+                    0 => {
+                        state[d] = 1;
+                        path.push((d, 0));
+                    }
+                    1 => {
+                        let start = path.iter().position(|&(s, _)| s == d).unwrap_or(0);
+                        let mut cycle: Vec<usize> = path[start..].iter().map(|&(s, _)| s).collect();
+                        cycle.push(d);
+                        let names: Vec<&str> = cycle
+                            .iter()
+                            .map(|&c| plan.jobs[c].job.name.as_str())
+                            .collect();
+                        let job = &plan.jobs[cycle[0]].job;
+                        return Err(ConfigError::new(
+                            Some(&job.span),
+                            format!("`needs` cycle: {}", names.join(" -> ")),
+                        )
+                        .job(&job.name)
+                        .key("needs")
+                        .into());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -178,26 +177,64 @@ fn base_of(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// The plan's jobs a name refers to: the job itself, or every instance of a `parallel:` job.
-fn instances(plan: &Plan, name: &str) -> Vec<usize> {
-    if let Some(i) = plan.index_of(name) {
-        return vec![i];
+/// The plan's jobs by name and by stage, built once per graph so that every lookup is constant
+/// time (planning stays linear in the number of jobs).
+struct Index<'a> {
+    by_name: HashMap<&'a str, usize>,
+    /// The instances of each `parallel:` job, by base name.
+    by_base: HashMap<&'a str, Vec<usize>>,
+    /// Each job's stage, as its position in the plan's stages.
+    stage: Vec<usize>,
+}
+
+impl<'a> Index<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        let stages: HashMap<&str, usize> = plan
+            .stages
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect();
+        let mut by_name = HashMap::new();
+        let mut by_base: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut stage = Vec::with_capacity(plan.jobs.len());
+        for (i, pj) in plan.jobs.iter().enumerate() {
+            by_name.entry(pj.job.name.as_str()).or_insert(i);
+            if pj.job.parallel.is_some() {
+                by_base
+                    .entry(pj.job.base_name.as_str())
+                    .or_default()
+                    .push(i);
+            }
+            stage.push(stages.get(pj.job.stage.as_str()).copied().unwrap_or(0));
+        }
+        Index {
+            by_name,
+            by_base,
+            stage,
+        }
     }
-    (0..plan.jobs.len())
-        .filter(|&i| plan.jobs[i].job.base_name == name && plan.jobs[i].job.parallel.is_some())
-        .collect()
+
+    /// The plan's jobs a name refers to: the job itself, or every instance of a `parallel:` job.
+    fn instances(&self, name: &str) -> Vec<usize> {
+        if let Some(&i) = self.by_name.get(name) {
+            return vec![i];
+        }
+        self.by_base.get(name).cloned().unwrap_or_default()
+    }
 }
 
 /// `Ok(targets)`, or `Err(Some(error))`, or `Err(None)` for an optional need that is absent.
-fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigError>> {
+fn resolve_need(plan: &Plan, ix: &Index, need: &Need) -> Result<Vec<usize>, Option<ConfigError>> {
     if need.external.is_some() {
         // Artifacts of other pipelines or projects cannot be fetched locally: the need is ignored.
         return Err(None);
     }
     if let Some(matrix) = &need.matrix {
-        return resolve_matrix_need(plan, need, matrix);
+        return resolve_matrix_need(plan, ix, need, matrix);
     }
-    let targets = instances(plan, &need.job);
+    let targets = ix.instances(&need.job);
     if !targets.is_empty() {
         return Ok(targets);
     }
@@ -224,6 +261,7 @@ fn resolve_need(plan: &Plan, need: &Need) -> Result<Vec<usize>, Option<ConfigErr
 /// needed job's matrix order (docs.gitlab.com/ci/yaml/#needsparallelmatrix).
 fn resolve_matrix_need(
     plan: &Plan,
+    ix: &Index,
     need: &Need,
     matrix: &[Vec<(String, String)>],
 ) -> Result<Vec<usize>, Option<ConfigError>> {
@@ -231,7 +269,7 @@ fn resolve_matrix_need(
     for combo in matrix {
         let values: Vec<&str> = combo.iter().map(|(_, v)| v.as_str()).collect();
         let name = format!("{}: [{}]", need.job, values.join(", "));
-        if let Some(i) = plan.index_of(&name) {
+        if let Some(&i) = ix.by_name.get(name.as_str()) {
             targets.push(i);
             continue;
         }
@@ -262,12 +300,8 @@ pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
     // Needs on later stages first: with stage ordering they also make cycles, and the stage is
     // the clearer message.
     let graph = JobGraph::edges(plan)?;
-    let stage_of = |i: usize| {
-        plan.stages
-            .iter()
-            .position(|s| *s == plan.jobs[i].job.stage)
-            .unwrap_or(0)
-    };
+    let ix = Index::new(plan);
+    let stage_of = |i: usize| ix.stage[i];
     let mut errors = ConfigErrors::default();
     for (i, deps) in graph.deps.iter().enumerate() {
         if !graph.uses_needs[i] {
