@@ -1,12 +1,13 @@
-//! Wires the stages together for each command: load the pipeline, plan it, then list, explain,
-//! graph or run it. The one place where anyhow appears.
+//! Wires the stages together: the checkout, the pipeline loaded and resolved, its plan, as every
+//! command needs them (`Loaded`). `commands` acts on what this returns; nothing here knows the
+//! commands.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use crate::checkout::{Checkout, GitChanges, PipelineOrigin};
-use crate::cli::{Cli, Command};
+use crate::cli::CommonArgs;
 use crate::error::{ConfigError, Error};
 use crate::pipeline::model::Rule;
 use crate::pipeline::{IncludeContext, Pipeline, Source};
@@ -36,80 +37,7 @@ pub struct Loaded {
     pub changes: GitChanges,
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        None => crate::commands::run::run(&cli.common, &cli.run, &[]),
-        Some(Command::Run(r)) => {
-            crate::commands::run::run(&cli.common, &merge_run_args(&cli.run, &r.run), &r.names)
-        }
-        Some(Command::List(args)) => {
-            let loaded = load(&cli.common)?;
-            crate::commands::list::print(&loaded, &args)
-        }
-        Some(Command::Validate) => {
-            let loaded = load(&cli.common)?;
-            println!(
-                "{}: valid ({} jobs, {} in this {} pipeline)",
-                loaded
-                    .pipeline
-                    .files
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or(".gitlab-ci.yml"),
-                loaded.pipeline.jobs.len(),
-                loaded.plan.jobs.len(),
-                loaded.origin.source
-            );
-            Ok(())
-        }
-        Some(Command::Explain(args)) => {
-            let loaded = load(&cli.common)?;
-            crate::commands::explain::print(&loaded, &cli.common, &args)
-        }
-        Some(Command::Graph(args)) => {
-            let loaded = load(&cli.common)?;
-            crate::commands::graph::print(&loaded, args.format)
-        }
-        Some(Command::Logs(args)) => crate::commands::runs::logs(&cli.common, &args),
-        Some(Command::Runs) => crate::commands::runs::list(&cli.common),
-        Some(Command::Clean(args)) => crate::commands::runs::clean(&cli.common, &args),
-        Some(Command::Hook(args)) => crate::commands::hook::run(&cli.common, &args),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());
-            Ok(())
-        }
-    }
-}
-
-/// Run flags may be given before or after `run`; either place counts.
-fn merge_run_args(top: &crate::cli::RunArgs, sub: &crate::cli::RunArgs) -> crate::cli::RunArgs {
-    let mut r = sub.clone();
-    r.jobs = r.jobs.or(top.jobs);
-    r.verbose |= top.verbose;
-    r.json |= top.json;
-    r.junit = r.junit.or(top.junit.clone());
-    r.html = r.html.or(top.html.clone());
-    r.stage.extend(top.stage.iter().cloned());
-    r.needs |= top.needs;
-    r.manual |= top.manual;
-    r.dry_run |= top.dry_run;
-    r.no_delay |= top.no_delay;
-    r.timeout = r.timeout.or(top.timeout.clone());
-    r.default_image = r.default_image.or(top.default_image.clone());
-    r.pull = r.pull.or(top.pull);
-    r.privileged |= top.privileged;
-    r.docker_socket |= top.docker_socket;
-    r.artifacts_dir = r.artifacts_dir.or(top.artifacts_dir.clone());
-    r.clone = r.clone.or(top.clone.clone());
-    r.clone_ref = r.clone_ref.or(top.clone_ref.clone());
-    r.no_cache |= top.no_cache;
-    r.rerun.extend(top.rerun.iter().cloned());
-    r.cache_size = r.cache_size.or(top.cache_size.clone());
-    r
-}
-
-pub fn origin(common: &crate::cli::CommonArgs) -> PipelineOrigin {
+pub fn origin(common: &CommonArgs) -> PipelineOrigin {
     PipelineOrigin {
         source: common.source.clone(),
         branch: common.branch.clone(),
@@ -120,7 +48,7 @@ pub fn origin(common: &crate::cli::CommonArgs) -> PipelineOrigin {
     }
 }
 
-pub fn source(common: &crate::cli::CommonArgs) -> Result<Source, Error> {
+pub fn source(common: &CommonArgs) -> Result<Source, Error> {
     if let Some(name) = &common.pipeline {
         return match EMBEDDED_PIPELINES.iter().find(|(n, _)| n == name) {
             Some((n, text)) => Ok(Source::Embedded {
@@ -146,11 +74,11 @@ pub fn source(common: &crate::cli::CommonArgs) -> Result<Source, Error> {
 }
 
 /// Loads the checkout, the pipeline and its plan for `common`'s directory, source and variables.
-pub fn load(common: &crate::cli::CommonArgs) -> anyhow::Result<Loaded> {
+pub fn load(common: &CommonArgs) -> anyhow::Result<Loaded> {
     load_in(&common.directory, common)
 }
 
-pub fn load_in(dir: &Path, common: &crate::cli::CommonArgs) -> anyhow::Result<Loaded> {
+pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
     let origin = origin(common);
     let checkout = Checkout::discover(dir, &origin)?;
     let user_vars = user_vars::load(

@@ -1,8 +1,15 @@
-//! The command line: clap structs only. `app.rs` turns them into work.
+//! The command line: clap structs only. `commands` turns them into work.
+//!
+//! Every option is one field of [`Options`] (its two groups, [`CommonArgs`] and [`RunArgs`]), and
+//! [`command`] makes every one of them global: a flag means the same before or after the
+//! subcommand (`tezos-ci-local --engine X run` is `tezos-ci-local run --engine X`), and the value
+//! is built once, by clap, with nothing merged by hand. Adding a flag is adding a field.
+//! `Options` is also serde data: `hook install` stores it as it is.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,11 +23,67 @@ With no command, runs the pipeline of the checkout (`tezos-ci-local run`).",
 )]
 pub struct Cli {
     #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Every option of the command line, wherever it was given.
+#[derive(Debug, Args, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Options {
+    #[command(flatten)]
     pub common: CommonArgs,
     #[command(flatten)]
     pub run: RunArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+}
+
+/// The command line's definition, every option global (see the module's comment).
+pub fn command() -> clap::Command {
+    Cli::command().mut_args(|a| {
+        // clap's own --help and --version stay where clap puts them.
+        if matches!(a.get_id().as_str(), "help" | "version") {
+            a
+        } else {
+            a.global(true)
+        }
+    })
+}
+
+impl Cli {
+    /// Whether this command line runs jobs (and must see write errors rather than die of them).
+    pub fn runs_jobs(&self) -> bool {
+        let hook = matches!(
+            &self.command,
+            Some(Command::Hook(HookArgs {
+                action: HookAction::PrePush { .. }
+            }))
+        );
+        hook || matches!(self.command, None | Some(Command::Run(_))) && !self.options.run.dry_run
+    }
+
+    /// Parses `std::env::args`, exiting with clap's message (exit code 2) when they are wrong.
+    pub fn parse_args() -> Cli {
+        Cli::parse_from_args(std::env::args_os())
+    }
+
+    pub fn parse_from_args<I, T>(args: I) -> Cli
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from_args(args).unwrap_or_else(|e| e.exit())
+    }
+
+    pub fn try_parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut cmd = command();
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,7 +114,8 @@ pub enum Command {
 }
 
 /// Options every command takes: where the checkout is and what pipeline to read for which event.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CommonArgs {
     /// The checkout to work in.
     #[arg(
@@ -142,7 +206,16 @@ pub struct CommonArgs {
     pub fetch_timeout: f64,
 }
 
-#[derive(Debug, Args, Clone, Default)]
+impl Default for CommonArgs {
+    /// The values clap gives when no option is given.
+    fn default() -> CommonArgs {
+        Cli::parse_from_args(["tezos-ci-local"]).options.common
+    }
+}
+
+/// How a pipeline runs and is reported (`--json` also makes `list` and `explain` print JSON).
+#[derive(Debug, Args, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunArgs {
     /// How many jobs run at once (default: the number of CPUs).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
@@ -150,7 +223,8 @@ pub struct RunArgs {
     /// Stream every job's log live, each line prefixed by its job name.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Print one JSON object per event on stdout (see docs/json-events.md).
+    /// Print JSON: one object per event on stdout for a run (see docs/json-events.md), a JSON
+    /// array for `list`, an object for `explain`.
     #[arg(long)]
     pub json: bool,
     /// Write a JUnit XML report of the jobs (with their own junit reports merged in).
@@ -221,7 +295,8 @@ pub struct RunArgs {
     pub result_cache: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PullArg {
     IfNotPresent,
     Always,
@@ -233,15 +308,10 @@ pub struct RunCommand {
     /// Jobs to run: names or globs. Default: the whole pipeline.
     #[arg(value_name = "JOB")]
     pub names: Vec<String>,
-    #[command(flatten)]
-    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print a JSON array.
-    #[arg(long)]
-    pub json: bool,
     /// Also show the jobs this pipeline excludes, and why.
     #[arg(long)]
     pub all: bool,
@@ -251,9 +321,6 @@ pub struct ListArgs {
 pub struct ExplainArgs {
     /// The job to explain.
     pub job: String,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -288,7 +355,7 @@ pub struct CleanArgs {
     /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left
     /// on the Docker engine; those of runs still going are kept.
     #[arg(long)]
-    pub engine: bool,
+    pub containers: bool,
 }
 
 #[derive(Debug, Args)]
@@ -302,16 +369,127 @@ pub enum HookAction {
     /// Write .git/hooks/pre-push (an existing hook is kept and called first).
     Install {
         /// Jobs to run on push (default: the whole pipeline).
-        jobs: Vec<String>,
+        #[arg(value_name = "JOB")]
+        names: Vec<String>,
     },
     /// Remove the hook written by `hook install` (restoring a hook it kept).
     Uninstall,
+    /// What the installed hook calls: reads git's pre-push lines on stdin and runs the pipeline
+    /// on each pushed commit with the options stored at install.
+    #[command(hide = true)]
+    PrePush {
+        /// The stored options and jobs, as `hook install` wrote them (JSON).
+        #[arg(long, value_name = "JSON")]
+        stored: String,
+        /// The remote's name and URL, as git gives them.
+        remote: Vec<String>,
+    },
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_command_line_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    /// A subcommand's own argument must not share an id with an option: clap would mix their
+    /// values (`hook install JOB` once read `-j`'s).
+    #[test]
+    fn no_argument_shares_an_id_with_an_option() {
+        let mut root = super::command();
+        root.build();
+        let options: Vec<String> = root
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        fn walk(cmd: &clap::Command, options: &[String], path: &str, seen: &mut usize) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let own = sub
+                    .get_arguments()
+                    .filter(|a| !a.is_global_set() && a.get_id() != "help");
+                for arg in own {
+                    let id = arg.get_id().to_string();
+                    assert!(
+                        !options.contains(&id),
+                        "`{path}` argument `{id}` is an option's id"
+                    );
+                    *seen += 1;
+                }
+                walk(sub, options, &path, seen);
+            }
+        }
+        let mut seen = 0;
+        walk(&root, &options, "tezos-ci-local", &mut seen);
+        assert!(seen > 5, "only {seen} arguments of subcommands");
+    }
+
+    /// `options` of a command line, or the error clap gives.
+    fn parse(args: &[&str]) -> Result<String, String> {
+        Cli::try_parse_from_args(args)
+            .map(|cli| format!("{:?}", cli.options))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Every option, given before `run` or after it, gives the same options, and not the
+    /// defaults (so the flag was not dropped on either side).
+    #[test]
+    fn every_option_means_the_same_before_and_after_the_subcommand() {
+        let mut cmd = Options::augment_args(clap::Command::new("options"));
+        cmd.build();
+        let defaults = parse(&["tezos-ci-local", "run"]).unwrap();
+        let mut checked = 0;
+        for arg in cmd.get_arguments() {
+            if matches!(arg.get_id().as_str(), "help" | "version") {
+                continue;
+            }
+            let flag = format!(
+                "--{}",
+                arg.get_long().expect("every option has a long name")
+            );
+            let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+            let possible = arg.get_possible_values();
+            let value = match possible.first() {
+                Some(v) if takes_value => v.get_name().to_string(),
+                _ => "1".to_string(),
+            };
+            let mut given = vec![flag.clone()];
+            if takes_value {
+                given.push(value.clone());
+            }
+            // `--ref` only goes with `--clone`.
+            if flag == "--ref" {
+                given.extend(["--clone".to_string(), "url".to_string()]);
+            }
+            let given: Vec<&str> = given.iter().map(String::as_str).collect();
+            let before = [&["tezos-ci-local"][..], &given, &["run"]].concat();
+            let after = [&["tezos-ci-local", "run"][..], &given].concat();
+            let (before, after) = (parse(&before), parse(&after));
+            assert_eq!(before, after, "{flag} before and after `run`");
+            let parsed = before.unwrap_or_else(|e| panic!("{flag}: {e}"));
+            if flag != "--source" || value != "push" {
+                assert_ne!(parsed, defaults, "{flag} {value} was dropped");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 30, "only {checked} options");
+    }
+
+    #[test]
+    fn json_means_json_for_every_command() {
+        for args in [
+            &["tezos-ci-local", "--json", "list"][..],
+            &["tezos-ci-local", "list", "--json"],
+            &["tezos-ci-local", "explain", "a", "--json"],
+            &["tezos-ci-local", "--json", "explain", "a"],
+        ] {
+            assert!(
+                Cli::try_parse_from_args(args).unwrap().options.run.json,
+                "{args:?}"
+            );
+        }
     }
 }

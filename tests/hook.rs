@@ -67,7 +67,8 @@ fn install_writes_an_executable_hook_and_uninstall_removes_it() {
     // Installing again replaces ours and keeps nothing (ours is not a user's hook).
     let run = hook(&p, &["install", "check"]);
     assert_eq!(run.code, 0, "{run}");
-    assert!(read(&pre_push).contains("run 'check' --json"), "{run}");
+    // The jobs and options are stored as data, not as a command line written by hand.
+    assert!(read(&pre_push).contains(r#""jobs":["check"]"#), "{run}");
     assert!(!hooks_dir(&p).join(SAVED).exists());
 
     let run = hook(&p, &["uninstall"]);
@@ -153,17 +154,31 @@ fn pushing_project() -> Project {
     p
 }
 
-/// `git push origin main` from the project: the hook finds the binary by the absolute path it
-/// was installed with (PATH is left as it is, without the binary's directory), and keeps its
-/// runs in the project's state directory.
-fn push(p: &Project) -> Run {
+/// PATH with the built binary's directory first: the hook finds the program on PATH, as it
+/// would an installed one.
+fn path_with_binary() -> String {
+    let dir = Path::new(BIN).parent().unwrap().display().to_string();
+    match std::env::var("PATH") {
+        Ok(path) => format!("{dir}:{path}"),
+        Err(_) => dir,
+    }
+}
+
+/// `git push origin BRANCH` from the project, the binary on PATH; the hook keeps its runs in
+/// the project's state directory.
+fn push_branch(p: &Project, branch: &str) -> Run {
     let mut c = Command::new("git");
-    c.args(["push", "origin", "main"])
+    c.args(["push", "origin", branch])
         .current_dir(p.repo())
         .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
+        .env("PATH", path_with_binary())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null());
     Run::of(&mut c, RUN_LIMIT)
+}
+
+fn push(p: &Project) -> Run {
+    push_branch(p, "main")
 }
 
 /// What the remote's `main` points at, if anything.
@@ -205,6 +220,10 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
     let passing = p.head();
     let pushed = push(&p);
     assert_eq!(pushed.code, 0, "{pushed}");
+    let testing = format!(
+        "tezos-ci-local: testing {} (refs/heads/main)",
+        &passing[..8]
+    );
     let line = format!("tezos-ci-local: {} passed (refs/heads/main)", &passing[..8]);
     let output = format!("{}{}", pushed.stdout, pushed.stderr);
     assert_eq!(
@@ -212,7 +231,7 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
             .lines()
             .filter(|l| l.starts_with("tezos-ci-local:"))
             .collect::<Vec<_>>(),
-        [line.as_str()],
+        [testing.as_str(), line.as_str()],
         "{pushed}"
     );
     assert_eq!(remote_main(&p).as_deref(), Some(passing.as_str()));
@@ -226,36 +245,51 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
     p.write("verdict.txt", "pass\n");
     let pushed = push(&p);
     assert_ne!(pushed.code, 0, "{pushed}");
-    let blocked = format!(
-        "tezos-ci-local: {} FAILED (refs/heads/main); push blocked",
-        &failing[..8]
-    );
+    let blocked = format!("tezos-ci-local: {} FAILED (refs/heads/main)", &failing[..8]);
     assert!(pushed.stderr.contains(&blocked), "{pushed}");
     assert!(!pushed.stdout.contains(" passed ("), "{pushed}");
     assert_eq!(remote_main(&p).as_deref(), Some(passing.as_str()));
 
-    // The message names the file with the run's JSON events; it shows why.
-    let details = pushed
-        .stderr
-        .lines()
-        .find(|l| l.contains(&blocked))
-        .and_then(|l| l.rsplit(" or ").next())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("no details file named\n{pushed}"));
-    let events = read(&details);
-    std::fs::remove_file(&details).unwrap();
-    let failed = events
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["event"] == "job_finished" && e["job"] == "check")
-        .unwrap_or_else(|| panic!("no job_finished for check in {events}"));
-    assert_eq!(failed["status"], "failed", "{events}");
+    // The message names the failing job, and the run's summary above it shows why.
+    assert!(
+        pushed.stderr.contains(&blocked) && pushed.stderr.contains("job check failed"),
+        "{pushed}"
+    );
+    assert!(pushed.stderr.contains(": 1 failed"), "{pushed}");
 
     let runs = run_ids(&p);
     assert_eq!(runs.len(), 2, "{runs:?}");
     for id in &runs {
         engine.assert_no_leftovers(id);
     }
+}
+
+/// The hook names no path of its own: without the program on PATH it blocks the push and says
+/// how to install it.
+#[test]
+fn without_the_program_on_path_the_hook_blocks_the_push_and_says_why() {
+    let p = pushing_project();
+    let run = hook(&p, &["install"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        !read(&hooks_dir(&p).join("pre-push")).contains(BIN),
+        "a hard-coded path"
+    );
+    let mut c = Command::new("git");
+    c.args(["push", "origin", "main"])
+        .current_dir(p.repo())
+        .env("PATH", "/usr/bin:/bin")
+        .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
+        .stdin(Stdio::null());
+    let pushed = Run::of(&mut c, RUN_LIMIT);
+    assert_ne!(pushed.code, 0, "{pushed}");
+    assert!(
+        pushed.stderr.contains(
+            "'tezos-ci-local' is not on PATH; install it (cargo install --locked --path .)"
+        ),
+        "{pushed}"
+    );
+    assert_eq!(remote_main(&p), None);
 }
 
 #[test]
@@ -329,15 +363,7 @@ docs:
     let run = hook(&p, &["install", "--variable", "GREETING=hi"]);
     assert_eq!(run.code, 0, "{run}");
     git(&p.repo(), &["checkout", "-q", "-b", "feature"]);
-    let push = |p: &Project| {
-        let mut c = Command::new("git");
-        c.args(["push", "origin", "feature"])
-            .current_dir(p.repo())
-            .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        Run::of(&mut c, RUN_LIMIT)
-    };
+    let push = |p: &Project| push_branch(p, "feature");
 
     // A new branch: nothing to compare with, so `changes` holds, as on GitLab. It is pushed
     // from `main`: the pipeline is the pushed branch's, not the checked-out one's.

@@ -23,7 +23,12 @@ use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSe
 use crate::store::result_cache::DEFAULT_LIMIT;
 use crate::store::runs::RunDir;
 
-pub fn print(loaded: &Loaded, common: &CommonArgs, args: &ExplainArgs) -> anyhow::Result<()> {
+pub fn print(
+    loaded: &Loaded,
+    common: &CommonArgs,
+    args: &ExplainArgs,
+    json: bool,
+) -> anyhow::Result<()> {
     let name = &args.job;
     let job = loaded
         .pipeline
@@ -40,7 +45,7 @@ pub fn print(loaded: &Loaded, common: &CommonArgs, args: &ExplainArgs) -> anyhow
         .is_some()
         .then(|| result_cache(loaded, common, &job.name))
         .transpose()?;
-    if args.json {
+    if json {
         let value = json!({
             "job": job,
             "planned": planned,

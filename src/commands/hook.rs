@@ -4,13 +4,28 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CommonArgs, HookAction, HookArgs};
+use std::io::Read as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{HookAction, HookArgs, Options};
 use crate::error::Error;
 
 const MARKER: &str = "# installed by tezos-ci-local hook install";
 const SAVED: &str = "pre-push.before-tezos-ci-local";
 
-pub fn run(common: &CommonArgs, args: &HookArgs) -> anyhow::Result<()> {
+/// What `hook install` stores in the hook: the options it was given, as they are, and the jobs.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    options: Options,
+    jobs: Vec<String>,
+}
+
+pub fn run(options: &Options, args: &HookArgs) -> anyhow::Result<()> {
+    if let HookAction::PrePush { stored, .. } = &args.action {
+        return pre_push(stored);
+    }
+    let common = &options.common;
     let repo = git2::Repository::discover(&common.directory).map_err(|_| {
         Error::Usage(format!(
             "{} is not in a git repository",
@@ -26,8 +41,9 @@ pub fn run(common: &CommonArgs, args: &HookArgs) -> anyhow::Result<()> {
             source,
         })?;
     match &args.action {
-        HookAction::Install { jobs } => install(&hooks, &project, common, jobs),
+        HookAction::Install { names } => install(&hooks, &project, options, names),
         HookAction::Uninstall => uninstall(&hooks),
+        HookAction::PrePush { .. } => unreachable!("handled above"),
     }
 }
 
@@ -47,12 +63,7 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-fn install(
-    hooks: &Path,
-    project: &Path,
-    common: &CommonArgs,
-    jobs: &[String],
-) -> anyhow::Result<()> {
+fn install(hooks: &Path, project: &Path, options: &Options, jobs: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(hooks).map_err(|source| Error::Io {
         path: hooks.to_path_buf(),
         source,
@@ -79,41 +90,23 @@ fn install(
             saved.display()
         );
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Environment(format!("cannot find this program's path: {e}")))?;
-    let mut extra = String::new();
-    if let Some(f) = &common.file {
-        extra.push_str(&format!(" --file {}", shell_quote(&f.to_string_lossy())));
+    // The options apply to every push as if typed each time; paths are made absolute because
+    // git runs the hook from the repository's top directory.
+    let mut stored = Stored {
+        options: options.clone(),
+        jobs: jobs.to_vec(),
+    };
+    let common = &mut stored.options.common;
+    common.directory = project.to_path_buf();
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Environment(format!("cannot read the current directory: {e}")))?;
+    for path in [&mut common.state_dir, &mut common.variables_file]
+        .into_iter()
+        .flatten()
+    {
+        *path = cwd.join(&*path);
     }
-    if let Some(p) = &common.pipeline {
-        extra.push_str(&format!(" --pipeline {}", shell_quote(p)));
-    }
-    // What the user gave `hook install` applies to every push, as if typed each time.
-    if common.source != "push" {
-        extra.push_str(&format!(" --source {}", shell_quote(&common.source)));
-    }
-    for v in &common.variables {
-        extra.push_str(&format!(" --variable {}", shell_quote(v)));
-    }
-    if let Some(f) = &common.variables_file {
-        extra.push_str(&format!(
-            " --variables-file {}",
-            shell_quote(&f.to_string_lossy())
-        ));
-    }
-    for m in &common.platform_map {
-        extra.push_str(&format!(" --platform-map {}", shell_quote(m)));
-    }
-    if let Some(d) = &common.state_dir {
-        extra.push_str(&format!(
-            " --state-dir {}",
-            shell_quote(&d.to_string_lossy())
-        ));
-    }
-    let job_args: String = jobs
-        .iter()
-        .map(|j| format!(" {}", shell_quote(j)))
-        .collect();
+    let stored = serde_json::to_string(&stored)?;
     let script = format!(
         r#"#!/bin/sh
 {MARKER}
@@ -124,33 +117,16 @@ hooks=$(dirname "$0")
 if [ -x "$hooks/{SAVED}" ]; then
   printf '%s\n' "$input" | "$hooks/{SAVED}" "$@" || exit $?
 fi
-zero=0000000000000000000000000000000000000000
-printf '%s\n' "$input" | while read -r local_ref local_sha remote_ref remote_sha; do
-  [ -n "$local_sha" ] && [ "$local_sha" != "$zero" ] || continue
-  short=$(printf '%s' "$local_sha" | cut -c1-8)
-  # The pipeline GitLab would run for this push: the pushed branch or tag, and `changes`
-  # compared with what the remote had (CI_COMMIT_BEFORE_SHA) when this repository has it.
-  case "$local_ref" in
-    refs/heads/*) set -- --branch "${{local_ref#refs/heads/}}" ;;
-    refs/tags/*) set -- --tag "${{local_ref#refs/tags/}}" ;;
-    *) set -- ;;
-  esac
-  if [ "$remote_sha" != "$zero" ] && git cat-file -e "$remote_sha^{{commit}}" 2>/dev/null; then
-    set -- "$@" --changes-base "$remote_sha"
-  fi
-  log=$(mktemp)
-  if {exe} -C {project}{extra} "$@" --commit "$local_sha" run{job_args} --json >"$log" 2>&1; then
-    echo "tezos-ci-local: $short passed ($local_ref)"
-    rm -f "$log"
-  else
-    code=$?
-    echo "tezos-ci-local: $short FAILED ($local_ref); push blocked. Details: tezos-ci-local -C {project} logs JOB, or $log" >&2
-    exit $code
-  fi
-done
+# The program is found on PATH (or named by TEZOS_CI_LOCAL), so that an upgrade or a move
+# does not break the hook.
+exe=${{TEZOS_CI_LOCAL:-tezos-ci-local}}
+if ! command -v "$exe" >/dev/null 2>&1; then
+  echo "tezos-ci-local: '$exe' is not on PATH; install it (cargo install --locked --path .) or set TEZOS_CI_LOCAL to its path. Push blocked (git push --no-verify skips the hook)." >&2
+  exit 1
+fi
+printf '%s\n' "$input" | "$exe" hook pre-push --stored {stored} -- "$@"
 "#,
-        exe = shell_quote(&exe.to_string_lossy()),
-        project = shell_quote(&project.to_string_lossy()),
+        stored = shell_quote(&stored),
     );
     std::fs::write(&hook, script).map_err(|source| Error::Io {
         path: hook.clone(),
@@ -199,6 +175,63 @@ fn uninstall(hooks: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// The hook's work: git's lines on stdin (`LOCAL_REF LOCAL_SHA REMOTE_REF REMOTE_SHA`), each
+/// pushed commit run as GitLab would run the push, with the terminal view on stderr (git shows
+/// it), one line per commit; the first failure blocks the push.
+fn pre_push(stored: &str) -> anyhow::Result<()> {
+    let stored: Stored = serde_json::from_str(stored).map_err(|e| {
+        Error::Usage(format!(
+            "the pre-push hook's stored options cannot be read ({e}); run `tezos-ci-local hook \
+             install` again"
+        ))
+    })?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| Error::Environment(format!("cannot read git's pre-push input: {e}")))?;
+    let repo = git2::Repository::discover(&stored.options.common.directory).ok();
+    let known = |sha: &str| {
+        let found = git2::Oid::from_str(sha)
+            .ok()
+            .and_then(|oid| Some(repo.as_ref()?.find_commit(oid).is_ok()));
+        found == Some(true)
+    };
+    let zero = |sha: &str| sha.bytes().all(|b| b == b'0');
+    for line in input.lines() {
+        let [local_ref, local_sha, _remote_ref, remote_sha] =
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [a, b, c, d] => [a, b, c, d],
+                _ => continue,
+            };
+        if zero(local_sha) {
+            continue; // a deleted ref: nothing to test
+        }
+        let short = local_sha.get(..8).unwrap_or(local_sha);
+        // The pipeline GitLab would run for this push: the pushed branch or tag, and `changes`
+        // compared with what the remote had (CI_COMMIT_BEFORE_SHA) when this repository has it.
+        let mut options = stored.options.clone();
+        let common = &mut options.common;
+        common.branch = local_ref.strip_prefix("refs/heads/").map(String::from);
+        common.tag = local_ref.strip_prefix("refs/tags/").map(String::from);
+        common.commit = Some(local_sha.to_string());
+        if !zero(remote_sha) && known(remote_sha) {
+            common.changes_base = Some(remote_sha.to_string());
+        }
+        eprintln!("tezos-ci-local: testing {short} ({local_ref})");
+        match super::run::run(&options, &stored.jobs) {
+            Ok(()) => eprintln!("tezos-ci-local: {short} passed ({local_ref})"),
+            Err(err) => {
+                eprintln!(
+                    "tezos-ci-local: {short} FAILED ({local_ref}): {err:#}; push blocked \
+                     (`git push --no-verify` skips the hook)"
+                );
+                return Err(err.context(format!("{short} ({local_ref})")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether something is at `path`, a dangling symbolic link included.
 fn present(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
@@ -228,10 +261,9 @@ fn set_executable(p: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
 
-    fn common() -> CommonArgs {
-        crate::cli::Cli::parse_from(["tezos-ci-local"]).common
+    fn common() -> Options {
+        Options::default()
     }
 
     #[test]

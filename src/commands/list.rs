@@ -61,9 +61,9 @@ pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
     out
 }
 
-pub fn print(loaded: &Loaded, args: &ListArgs) -> anyhow::Result<()> {
+pub fn print(loaded: &Loaded, args: &ListArgs, json: bool) -> anyhow::Result<()> {
     let jobs = listed(loaded, args.all);
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
         return Ok(());
     }

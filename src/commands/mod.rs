@@ -1,4 +1,5 @@
-//! One module per command that is more than wiring: each renders what the earlier stages made.
+//! One module per command: `run` dispatches the parsed command line to them; each renders what
+//! the earlier stages (`app::load`) made.
 
 pub mod explain;
 pub mod graph;
@@ -6,3 +7,52 @@ pub mod hook;
 pub mod list;
 pub mod run;
 pub mod runs;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the command of the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let options = &cli.options;
+    let common = &options.common;
+    match cli.command {
+        None => run::run(options, &[]),
+        Some(Command::Run(r)) => run::run(options, &r.names),
+        Some(Command::List(args)) => {
+            let loaded = crate::app::load(common)?;
+            list::print(&loaded, &args, options.run.json)
+        }
+        Some(Command::Validate) => {
+            let loaded = crate::app::load(common)?;
+            println!(
+                "{}: valid ({} jobs, {} in this {} pipeline)",
+                loaded
+                    .pipeline
+                    .files
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or(".gitlab-ci.yml"),
+                loaded.pipeline.jobs.len(),
+                loaded.plan.jobs.len(),
+                loaded.origin.source
+            );
+            Ok(())
+        }
+        Some(Command::Explain(args)) => {
+            let loaded = crate::app::load(common)?;
+            explain::print(&loaded, common, &args, options.run.json)
+        }
+        Some(Command::Graph(args)) => {
+            let loaded = crate::app::load(common)?;
+            graph::print(&loaded, args.format)
+        }
+        Some(Command::Logs(args)) => runs::logs(common, &args),
+        Some(Command::Runs) => runs::list(common),
+        Some(Command::Clean(args)) => runs::clean(common, &args),
+        Some(Command::Hook(args)) => hook::run(options, &args),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = crate::cli::command();
+            clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}

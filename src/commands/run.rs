@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Loaded};
-use crate::cli::{CommonArgs, PullArg, RunArgs};
+use crate::cli::{CommonArgs, Options, PullArg, RunArgs};
 use crate::error::Error;
 use crate::event::{PipelineStatus, RunEvent};
 use crate::executor::{DockerExecutor, DockerOptions, Route, RoutingExecutor};
@@ -24,7 +24,8 @@ use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
-pub fn run(common: &CommonArgs, args: &RunArgs, jobs: &[String]) -> anyhow::Result<()> {
+pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
+    let (common, args) = (&options.common, &options.run);
     // A clone lives in a temporary directory for the whole run.
     let clone_dir = match &args.clone {
         Some(url) => Some(clone(url, args.clone_ref.as_deref())?),

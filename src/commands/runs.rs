@@ -95,7 +95,7 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         gone.push("past runs");
     }
     println!("Emptied the {} under {}.", gone.join(", "), state.display());
-    if args.engine {
+    if args.containers {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

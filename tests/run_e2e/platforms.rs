@@ -210,8 +210,25 @@ check:
         dead.stderr.contains("the engine for linux/s390x jobs"),
         "{dead}"
     );
-    // And a route that is not one is a usage error.
-    let bad = p.run_args(&engine, &["run", "--engine", "arm64=arm-box"]);
-    assert_eq!(bad.code, 2, "{bad}");
-    assert!(bad.stderr.contains("is not a Docker address"), "{bad}");
+    // The same before the subcommand: a flag means the same in either place (it was once
+    // dropped there, and the run passed on the local engine).
+    let dead = p.run_args(
+        &engine,
+        &["--engine", "s390x=tcp://127.0.0.1:1", "run", "--json"],
+    );
+    assert_eq!(dead.code, 2, "{dead}");
+    assert!(
+        dead.stderr.contains("the engine for linux/s390x jobs"),
+        "{dead}"
+    );
+    // And a route that is not one is a usage error, wherever it is given.
+    for args in [
+        &["run", "--engine", "arm64=arm-box"][..],
+        &["--engine", "arm64=arm-box", "run"],
+        &["--engine", "arm64=arm-box"],
+    ] {
+        let bad = p.run_args(&engine, args);
+        assert_eq!(bad.code, 2, "{args:?}: {bad}");
+        assert!(bad.stderr.contains("is not a Docker address"), "{bad}");
+    }
 }
