@@ -72,6 +72,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Runs) => crate::commands::runs::list(&cli.common),
         Some(Command::Clean(args)) => crate::commands::runs::clean(&cli.common, &args),
         Some(Command::Hook(args)) => crate::commands::hook::run(&cli.common, &args),
+        Some(Command::Engines(args)) => {
+            let mut engines = cli.run.engines.clone();
+            engines.extend(args.engines.iter().cloned());
+            crate::commands::engines::run(&cli.common, &engines, args.json || cli.run.json)
+        }
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());
@@ -104,6 +109,7 @@ fn merge_run_args(top: &crate::cli::RunArgs, sub: &crate::cli::RunArgs) -> crate
     r.no_cache |= top.no_cache;
     r.rerun.extend(top.rerun.iter().cloned());
     r.cache_size = r.cache_size.or(top.cache_size.clone());
+    r.engines.extend(top.engines.iter().cloned());
     r
 }
 

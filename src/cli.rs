@@ -43,6 +43,9 @@ pub enum Command {
     Clean(CleanArgs),
     /// Install or remove a git pre-push hook that runs the pipeline on the commit being pushed.
     Hook(HookArgs),
+    /// List the Docker engines of every pool (`--engine`, `engines:` in the configuration) with
+    /// their architecture, kernel, version, qemu emulation, capacity, and whether they answer.
+    Engines(EnginesArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -257,6 +260,17 @@ pub struct CleanArgs {
     /// on the Docker engine; those of runs still going are kept.
     #[arg(long)]
     pub engine: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnginesArgs {
+    /// The engines of a platform, as for a run: `arm64=ssh://me@arm-box,tcp://arm2:2376`
+    /// (`?capacity=N` after an address: jobs at once). Repeatable, once a platform.
+    #[arg(long = "engine", value_name = "PLATFORM=ADDRESS,...")]
+    pub engines: Vec<String>,
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

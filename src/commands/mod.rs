@@ -1,5 +1,6 @@
 //! One module per command that is more than wiring: each renders what the earlier stages made.
 
+pub mod engines;
 pub mod explain;
 pub mod graph;
 pub mod hook;

@@ -64,7 +64,7 @@ impl ProjectConfig {
         }
         use crate::pipeline::read;
         let m = read::map(&node, "tezos-ci-local config")?;
-        read::check_keys(m, &node, "tezos-ci-local config", &["jobs"])?;
+        read::check_keys(m, &node, "tezos-ci-local config", &["jobs", "engines"])?;
         if let Some(jobs) = m.get("jobs") {
             for (name, job) in read::map(jobs, "jobs")?.iter() {
                 let jm = read::map(job, name)?;
