@@ -483,7 +483,7 @@ check:
         "{log}"
     );
     // The tunnel ended with the run.
-    let tunnels = processes_with(&format!("{socket}"))
+    let tunnels = processes_with(&socket)
         .into_iter()
         .filter(|c| c.contains(" -L "))
         .collect::<Vec<_>>();
