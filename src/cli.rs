@@ -257,7 +257,8 @@ pub struct CleanArgs {
     #[arg(long)]
     pub all: bool,
     /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left
-    /// on the Docker engine; those of runs still going are kept.
+    /// on the Docker engine, and on every engine of the pools configured in `.tezos-ci-local.yml`
+    /// and ~/.config/tezos-ci-local/config.yml; those of runs still going are kept.
     #[arg(long)]
     pub engine: bool,
 }

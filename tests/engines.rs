@@ -645,3 +645,45 @@ test:
             .args(["volume", "ls", "-q", "--filter", "label=tezos-ci-local"]));
     assert!(left.trim().is_empty(), "left on podman: {left}");
 }
+
+#[test]
+fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
+    // Alone: a sweep must not meet another test's run on these engines.
+    let _machine = support::whole_machine();
+    let Some(_local) = docker_or_skip() else {
+        return;
+    };
+    let Some(extra) = extra_engines() else {
+        return;
+    };
+    // What a run killed outright would leave: a labelled volume of a run that is gone.
+    let volume = format!("tcl-test-left-{}", std::process::id());
+    sh(Command::new("docker").args([
+        "-H",
+        &extra[1],
+        "volume",
+        "create",
+        "--label",
+        "tezos-ci-local",
+        "--label",
+        "tezos-ci-local.run=gone",
+        &volume,
+    ]));
+    let p = Project::new("x:\n  script: [true]\n", &[]);
+    p.write(
+        ".tezos-ci-local.yml",
+        &format!("engines:\n  s390x: [{}, {}]\n", extra[0], extra[1]),
+    );
+    let mut c = p.command();
+    c.args(["clean", "--engine"]);
+    let run = Run::of(&mut c, support::RUN_LIMIT);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains(&format!(
+            "Removed 0 containers, 0 networks and 1 volumes left on {}.",
+            extra[1]
+        )),
+        "{run}"
+    );
+    assert!(labelled_on(&extra[1]).is_empty());
+}

@@ -209,3 +209,43 @@ fn print_table(rows: &[Row]) {
         print(l);
     }
 }
+
+/// An engine's address, and what a sweep removed there or why it could not reach it.
+pub type EngineSweep = (String, Result<crate::executor::docker::Swept, String>);
+
+/// `clean --engine` on every engine of the configured pools (the project's and the user's files):
+/// what runs killed outright left there, as on the default engine. Returns each engine's address
+/// with what was removed, or why it could not be reached.
+pub fn sweep_configured(project: &Path) -> Result<Vec<EngineSweep>, Error> {
+    let env = AddressEnv::from_process();
+    let user = config::user_config_file();
+    let spec = config::load(Some(project), user.as_deref(), &[], &env)?;
+    let mut addresses: Vec<crate::engines::Address> = Vec::new();
+    for e in spec.pools.iter().flat_map(|p| &p.engines) {
+        if !addresses.iter().any(|a| a.written == e.address.written) {
+            addresses.push(e.address.clone());
+        }
+    }
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(async {
+        let sweeps = addresses.into_iter().map(|a| async move {
+            let swept = match connect(&a).await {
+                Ok(conn) => Ok(crate::executor::docker::remove_stale(
+                    &conn.docker,
+                    crate::executor::docker::LABEL,
+                    120,
+                )
+                .await),
+                Err(e) => Err(e),
+            };
+            (a.written, swept)
+        });
+        futures_util::future::join_all(sweeps).await
+    }))
+}
