@@ -152,6 +152,7 @@ case "${1:-}" in
   stop)
     for i in $(numbers); do stop_one "$i"; done
     rmdir "$base" 2>/dev/null || true
+    [ -n "${TCL_ENGINES_DIR:-}" ] || rmdir "$(dirname "$base")" 2>/dev/null || true
     ;;
   kill)
     i=${2:?usage: engines.sh kill I}

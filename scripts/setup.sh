@@ -33,6 +33,28 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# 1b. What the engine-pool tests use (tests/engines.rs, scripts/engines.sh): podman (its
+# Docker-compatible service as an engine), openssh-server (an ssh:// engine), ip and nsenter
+# (extra engines in network namespaces). Installed, never started as services here.
+need=()
+command -v podman >/dev/null || need+=(podman)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v ip >/dev/null || need+=(iproute2)
+command -v nsenter >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} (engine pools)"
+  # Debian starts a server it installs unless policy-rc.d says no: no sshd on this machine.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; own_policy=1
+  fi
+  ok=1
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } || ok=0
+  [ "$own_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
+  [ "$ok" = 1 ] || { log "installing ${need[*]} failed"; exit 1; }
+fi
+
 # 2. The engine: start one unless one answers already (the user's own engine is left alone).
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"

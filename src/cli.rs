@@ -106,6 +106,9 @@ pub enum Command {
     Clean(CleanArgs),
     /// Install or remove a git pre-push hook that runs the pipeline on the commit being pushed.
     Hook(HookArgs),
+    /// List the Docker engines of every pool (`--engine`, `engines:` in the configuration) with
+    /// their architecture, kernel, version, qemu emulation, capacity, and whether they answer.
+    Engines(EnginesArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -353,10 +356,15 @@ pub struct CleanArgs {
     #[arg(long)]
     pub all: bool,
     /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left
-    /// on the Docker engine; those of runs still going are kept.
+    /// on the Docker engine, and on every engine of the pools configured in `.tezos-ci-local.yml`
+    /// and ~/.config/tezos-ci-local/config.yml; those of runs still going are kept.
     #[arg(long)]
     pub containers: bool,
 }
+
+/// `engines` takes the run's options: `--engine` (and the `engines:` configuration) and `--json`.
+#[derive(Debug, Args)]
+pub struct EnginesArgs {}
 
 #[derive(Debug, Args)]
 pub struct HookArgs {

@@ -8,6 +8,7 @@ pub mod app;
 pub mod checkout;
 pub mod cli;
 pub mod commands;
+pub mod engines;
 pub mod error;
 pub mod event;
 pub mod executor;

@@ -1,6 +1,7 @@
 //! One module per command: `run` dispatches the parsed command line to them; each renders what
 //! the earlier stages (`app::load`) made.
 
+pub mod engines;
 pub mod explain;
 pub mod graph;
 pub mod hook;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Runs) => runs::list(common),
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
+        Some(Command::Engines(_)) => engines::run(common, &options.run.engines, options.run.json),
         Some(Command::Completions { shell }) => {
             let mut cmd = crate::cli::command();
             clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());

@@ -110,6 +110,24 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             "Removed {} containers, {} networks and {} volumes left on the Docker engine.",
             swept.containers, swept.networks, swept.volumes
         );
+        // And on every engine of the pools in the configuration files.
+        let mut silent = Vec::new();
+        for (address, swept) in crate::commands::engines::sweep_configured(&common.directory)? {
+            match swept {
+                Ok(s) => println!(
+                    "Removed {} containers, {} networks and {} volumes left on {address}.",
+                    s.containers, s.networks, s.volumes
+                ),
+                Err(e) => silent.push(format!("{address}: {e}")),
+            }
+        }
+        if !silent.is_empty() {
+            return Err(Error::Environment(format!(
+                "could not clean engines that do not answer:\n  {}",
+                silent.join("\n  ")
+            ))
+            .into());
+        }
     }
     Ok(())
 }

@@ -35,10 +35,17 @@ impl Route {
             format!("--engine `{s}`: `{platform}` is not a platform (try linux/arm64 or s390x)")
         })?;
         let host = host.trim();
-        if !(host.starts_with("tcp://") || host.starts_with("unix://") || host.starts_with("http"))
+        if !["tcp://", "unix://", "http", "ssh://", "context:"]
+            .iter()
+            .any(|p| host.starts_with(p))
         {
             return Err(format!(
-                "--engine `{s}`: `{host}` is not a Docker address (tcp://HOST:PORT or unix:///PATH; ssh:// is not supported)"
+                "--engine `{s}`: `{host}` is not a Docker address (tcp://HOST:PORT, unix:///PATH, ssh://[USER@]HOST or context:NAME)"
+            ));
+        }
+        if host.contains(',') {
+            return Err(format!(
+                "--engine `{s}`: a run takes one engine a platform for now (`tezos-ci-local engines` lists pools)"
             ));
         }
         Ok(Route {
@@ -179,7 +186,7 @@ mod tests {
             "arm64",
             "sparc=tcp://x:1",
             "arm64=arm-box:2376",
-            "arm64=ssh://me@arm-box",
+            "arm64=tcp://a:1,tcp://b:1",
         ] {
             let e = Route::parse(bad).unwrap_err();
             assert!(e.starts_with(&format!("--engine `{bad}`")), "{e}");

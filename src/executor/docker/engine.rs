@@ -70,6 +70,8 @@ pub(crate) struct Engine {
     pub socket_path: String,
     pub local: bool,
     emulation: Mutex<HashMap<String, Result<(), String>>>,
+    /// The ssh tunnel an `ssh://` engine is reached through, closed with the engine.
+    _tunnel: Option<crate::engines::connect::Tunnel>,
 }
 
 fn unreachable(address: &str, e: impl std::fmt::Display) -> Error {
@@ -88,7 +90,20 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
         .clone()
         .or_else(|| std::env::var("DOCKER_HOST").ok())
         .filter(|h| !h.is_empty());
+    // ssh:// (a tunnel that lives as long as the engine) and context:NAME go through
+    // `crate::engines`; the engine is then never taken for a local one.
+    let mut tunnel = None;
     let (docker, address, socket) = match &host {
+        Some(h) if h.starts_with("ssh://") || h.starts_with("context:") => {
+            let addr =
+                crate::engines::Address::parse(h, &crate::engines::AddressEnv::from_process())
+                    .map_err(Error::Usage)?;
+            let conn = crate::engines::connect::connect(&addr)
+                .await
+                .map_err(|e| unreachable(h, e))?;
+            tunnel = conn.tunnel;
+            (Ok(conn.docker), h.clone(), None)
+        }
         Some(h) if !h.starts_with("unix://") => (Docker::connect_with_host(h), h.clone(), None),
         Some(h) => {
             let path = h.trim_start_matches("unix://").to_string();
@@ -151,6 +166,7 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
         socket_path: socket.unwrap_or_else(|| "/var/run/docker.sock".into()),
         local,
         emulation: Mutex::new(HashMap::new()),
+        _tunnel: tunnel,
     })
 }
 
