@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Logs(args)) => crate::commands::runs::logs(&cli.common, &args),
         Some(Command::Runs) => crate::commands::runs::list(&cli.common),
+        Some(Command::Report(args)) => crate::commands::report::run(&cli.common, &args),
         Some(Command::Clean(args)) => crate::commands::runs::clean(&cli.common, &args),
         Some(Command::Hook(args)) => crate::commands::hook::run(&cli.common, &args),
         Some(Command::Completions { shell }) => {
@@ -88,6 +89,7 @@ fn merge_run_args(top: &crate::cli::RunArgs, sub: &crate::cli::RunArgs) -> crate
     r.json |= top.json;
     r.junit = r.junit.or(top.junit.clone());
     r.html = r.html.or(top.html.clone());
+    r.open |= top.open;
     r.stage.extend(top.stage.iter().cloned());
     r.needs |= top.needs;
     r.manual |= top.manual;

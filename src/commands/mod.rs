@@ -4,5 +4,6 @@ pub mod explain;
 pub mod graph;
 pub mod hook;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod runs;
