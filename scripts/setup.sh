@@ -17,7 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then
   log "run me as root"; exit 2
 fi
 
-# 1. Packages: the engine, qemu, what builds the images, and what the crate links against.
+# 1. Packages: the engine, qemu, what builds the images, what the crate links against, and the
+# browser the report's tests use.
 need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
@@ -27,6 +28,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 command -v cc >/dev/null || need+=(gcc)
 command -v git >/dev/null || need+=(git)
+# Headless chromium renders the HTML report in tests/report_browser.rs.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq

@@ -102,6 +102,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// List past runs.
     Runs,
+    /// Print the path of a run's HTML report (default: the last run's); --open opens it.
+    Report(ReportArgs),
     /// Empty the job result cache (and with --cache, GitLab `cache:` stores; --all, past runs too).
     Clean(CleanArgs),
     /// Install or remove a git pre-push hook that runs the pipeline on the commit being pushed.
@@ -236,6 +238,9 @@ pub struct RunArgs {
     /// Write an HTML report here too (one is always written in the run directory).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Open the HTML report in the browser at the start; it follows the run live.
+    #[arg(long)]
+    pub open: bool,
     /// Only jobs of this stage. Repeatable.
     #[arg(long, value_name = "STAGE")]
     pub stage: Vec<String>,
@@ -344,6 +349,13 @@ pub struct LogsArgs {
     pub job: String,
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run id from `tezos-ci-local runs` (default: the last run).
+    #[arg(value_name = "RUN")]
     pub run: Option<String>,
 }
 

@@ -58,6 +58,10 @@ pub struct JobInfo {
     pub when: String,
     pub allow_failure: bool,
     pub needs: Vec<String>,
+    /// Whether `needs` comes from the job's own `needs:` rather than from stage order (where
+    /// it lists every job of the earlier stages). Graphs draw only these edges.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uses_needs: bool,
 }
 
 /// What the reporters know of a job once it has ended.

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod graph;
 pub mod hook;
 pub mod list;
+pub mod report;
 pub mod run;
 pub mod runs;
 
@@ -48,6 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Logs(args)) => runs::logs(common, &args),
         Some(Command::Runs) => runs::list(common),
+        Some(Command::Report(args)) => report::run(common, &args, options.run.open),
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
         Some(Command::Engines(_)) => engines::run(common, &options.run.engines, options.run.json),

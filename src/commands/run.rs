@@ -258,6 +258,11 @@ async fn run_async(
         json: args.json,
         junit: args.junit.clone(),
         html: args.html.clone(),
+        page: report::html::PageOptions {
+            open: args.open,
+            engines: args.engines.clone(),
+            pipeline: pipeline_identity(common, args, &loaded),
+        },
     };
     let mut reporter = report::reporters(
         &report_options,
@@ -331,6 +336,24 @@ async fn run_async(
             .into())
         }
     }
+}
+
+/// What makes two runs "the same pipeline" for the HTML report's comparison: the project (or the
+/// cloned URL and ref) and the pipeline file.
+fn pipeline_identity(common: &CommonArgs, args: &RunArgs, loaded: &Loaded) -> String {
+    let project = match &args.clone {
+        Some(url) => format!("{url}#{}", args.clone_ref.as_deref().unwrap_or("")),
+        None => std::path::absolute(&loaded.checkout.project_dir)
+            .unwrap_or_else(|_| loaded.checkout.project_dir.clone())
+            .display()
+            .to_string(),
+    };
+    let file = match (&common.pipeline, &common.file) {
+        (Some(p), _) => format!("pipeline:{p}"),
+        (None, Some(f)) => f.display().to_string(),
+        (None, None) => ".gitlab-ci.yml".into(),
+    };
+    format!("{project} {file} {}", common.source)
 }
 
 /// Marks a directory `--artifacts-dir` exported to: later runs may replace what is in it.

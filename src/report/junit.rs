@@ -294,3 +294,41 @@ fn collect_suites(job: &str, stem: &str, e: &Element, out: &mut Vec<Suite>) {
         }
     }
 }
+
+/// A job's own JUnit report, counted for the HTML report.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct JunitCounts {
+    pub tests: usize,
+    pub failures: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    /// `SUITE: CASE` of the cases that failed or erred, in file order.
+    pub failed_cases: Vec<String>,
+}
+
+/// Counts the test cases in one of a job's JUnit files (a file that cannot be read counts as one
+/// error, as in the merged report).
+pub fn junit_counts(job: &str, file: &Path) -> JunitCounts {
+    let mut c = JunitCounts::default();
+    for suite in job_suites(job, file) {
+        c.tests += suite.cases().count();
+        c.failures += suite.count("failure");
+        c.errors += suite.count("error");
+        c.skipped += suite.count("skipped");
+        let short = suite
+            .name
+            .strip_prefix(&format!("{job}: "))
+            .unwrap_or(&suite.name)
+            .to_string();
+        for case in suite.cases() {
+            if case
+                .elements()
+                .any(|e| e.name == "failure" || e.name == "error")
+            {
+                c.failed_cases
+                    .push(format!("{short}: {}", case.attr("name").unwrap_or("?")));
+            }
+        }
+    }
+    c
+}

@@ -2,9 +2,15 @@
 //! else in the program prints. Each reporter renders the same events its own way (terminal, JSON
 //! lines, JUnit, HTML); a [`Fanout`] hands every event to each of them.
 
+mod ansi_html;
 mod files;
 mod format;
 pub mod html;
+mod html_graph;
+mod html_history;
+mod html_jobs;
+mod html_timeline;
+pub mod html_times;
 pub mod json;
 pub mod junit;
 mod log_tail;
@@ -92,6 +98,8 @@ pub struct ReportOptions {
     pub junit: Option<PathBuf>,
     /// Another place for the HTML report, which is always written to `RUN_DIR/report.html`.
     pub html: Option<PathBuf>,
+    /// The HTML report's `--open`, engines and pipeline identity.
+    pub page: html::PageOptions,
 }
 
 impl ReportOptions {
@@ -135,6 +143,9 @@ pub fn reporters(
     if let Some(path) = &opts.junit {
         fanout.push(Box::new(JunitReporter::new(path.clone())));
     }
-    fanout.push(Box::new(HtmlReporter::new(opts.html.clone())));
+    fanout.push(Box::new(HtmlReporter::with_options(
+        opts.html.clone(),
+        opts.page.clone(),
+    )));
     fanout
 }

@@ -47,6 +47,7 @@ impl RunRecord {
                         when: String::new(),
                         allow_failure: false,
                         needs: Vec::new(),
+                        uses_needs: false,
                     });
                 }
                 self.results.insert(job.clone(), result.clone());
@@ -67,6 +68,11 @@ impl RunRecord {
 
     pub fn jobs(&self) -> &[JobInfo] {
         &self.jobs
+    }
+
+    /// The job's result, once it has one.
+    pub fn result(&self, job: &str) -> Option<&JobResult> {
+        self.results.get(job)
     }
 
     /// How many jobs have a result.

@@ -68,6 +68,12 @@ pub fn render_summary(
         paint("Logs and reports:", &bold, color),
         run_dir.display()
     );
+    let _ = writeln!(
+        out,
+        "{} {}",
+        paint("Report:", &bold, color),
+        run_dir.join(super::html::REPORT_FILE).display()
+    );
     out
 }
 

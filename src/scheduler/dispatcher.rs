@@ -119,6 +119,7 @@ impl<'a> Dispatcher<'a> {
                 .filter(|&&d| self.picks[d] != Pick::Unselected)
                 .map(|&d| self.plan.jobs[d].job.name.clone())
                 .collect(),
+            uses_needs: self.graph.uses_needs[i],
         }
     }
 
