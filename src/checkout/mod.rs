@@ -10,6 +10,11 @@ mod predefined;
 pub use changes::GitChanges;
 pub use predefined::slug;
 
+
+/// The project's own configuration for tezos-ci-local (job inputs, result cache, engines), at the
+/// checkout's root.
+pub const PROJECT_CONFIG: &str = ".tezos-ci-local.yml";
+
 use std::path::{Path, PathBuf};
 
 use git2::Repository;

@@ -77,7 +77,7 @@ pub fn load(
     env: &AddressEnv,
 ) -> Result<PoolsSpec, Error> {
     let mut spec = PoolsSpec::default();
-    let project = project_dir.map(|d| d.join(crate::scheduler::cache::PROJECT_CONFIG));
+    let project = project_dir.map(|d| d.join(crate::checkout::PROJECT_CONFIG));
     for file in [project.as_deref(), user_file].into_iter().flatten() {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;

@@ -51,7 +51,7 @@ pub struct ProjectConfig {
     pub result_cache: Option<PathBuf>,
 }
 
-pub const PROJECT_CONFIG: &str = ".tezos-ci-local.yml";
+pub use crate::checkout::PROJECT_CONFIG;
 
 impl ProjectConfig {
     pub fn load(project_dir: &Path) -> Result<ProjectConfig, crate::error::Error> {
