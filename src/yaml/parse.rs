@@ -40,7 +40,7 @@ pub fn parse_document(
         documents: 0,
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
+    if let Err(e) = parser.load(&mut builder, true) {
         return Err(YamlError {
             span: Span::new(file, e.marker().line(), e.marker().col() + 1),
             message: e.info().to_string(),
