@@ -286,9 +286,7 @@ pub fn cache_key(
                 let f = expand(f, lookup);
                 h.update(f.as_bytes());
                 h.update([0]);
-                if let Ok(bytes) = std::fs::read(workspace.join(f.trim_start_matches('/'))) {
-                    h.update(&bytes);
-                }
+                hash_key_file(&mut h, workspace, &f)?;
                 h.update([0]);
             }
             let digest: String = h
@@ -309,6 +307,37 @@ pub fn cache_key(
     }
 }
 
+/// Adds a `cache:key:files` file of the project to `h`, streamed (memory stays flat). Like GitLab,
+/// only the project's own files count: `..`, a symbolic link leading out of the project, a FIFO or
+/// a device are errors rather than something read. A missing file adds nothing.
+fn hash_key_file(h: &mut Sha256, workspace: &Path, f: &str) -> Result<(), String> {
+    let rel = Path::new(f.trim_start_matches('/'));
+    if rel
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!("cache:key:files `{f}` leads outside the project"));
+    }
+    let full = workspace.join(rel);
+    let Ok(real) = full.canonicalize() else {
+        return Ok(());
+    };
+    let root = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "cache:key:files `{f}` is a symbolic link that leads outside the project"
+        ));
+    }
+    if !real.is_file() {
+        return Err(format!("cache:key:files `{f}` is not a regular file"));
+    }
+    let mut file = std::fs::File::open(&real).map_err(|e| format!("cache:key:files `{f}`: {e}"))?;
+    std::io::copy(&mut file, h).map_err(|e| format!("cache:key:files `{f}`: {e}"))?;
+    Ok(())
+}
+
 /// Cache keys become directory names: GitLab refuses `/` (unless URL-encoded), `.` and `..`.
 fn sanitize_key(key: &str) -> Result<String, String> {
     let k = key.trim();
@@ -324,6 +353,29 @@ fn sanitize_key(key: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_key_files_stay_inside_the_project() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        std::fs::write(dir.path().join("Cargo.lock"), "lock").unwrap();
+        let key = |f: &str| {
+            cache_key(
+                &CacheKey::Files {
+                    files: vec![f.to_string()],
+                    prefix: None,
+                },
+                &|_| None,
+                dir.path(),
+            )
+        };
+        assert!(key("../outside.txt").unwrap_err().contains("leads outside"));
+        assert!(key("link").unwrap_err().contains("leads outside"));
+        assert!(key("/Cargo.lock").is_ok());
+        assert_ne!(key("Cargo.lock").unwrap(), key("missing").unwrap());
+    }
 
     #[test]
     fn cache_keys() {
