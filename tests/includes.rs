@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command};
 
 use common::{Project, assert_contains, git_in};
@@ -238,9 +238,9 @@ fn include_project_cache_offline_and_fallback() {
         p.jobs(&["--offline", "--project-source", &source]),
         set(&["lib-job"])
     );
-    let gone = format!("group/lib=file:///nonexistent/lib.git");
+    let gone = "group/lib=file:///nonexistent/lib.git";
     // Another source URL is another cache entry: nothing cached for it.
-    let err = p.fails(&["validate", "--project-source", &gone]);
+    let err = p.fails(&["validate", "--project-source", gone]);
     assert_contains(&err, &["group/lib", "/nonexistent/lib.git"]);
     // The same URL, now unreachable: the cached copy, with a warning.
     let moved = lib.bare.path().with_extension("moved");
@@ -447,7 +447,7 @@ fn include_component_versions_inputs_and_git_daemon() {
 // includes `$CI_SERVER_FQDN/$CI_PROJECT_PATH/NAME@$CI_COMMIT_SHA`: the checkout's own files.
 #[test]
 fn a_component_project_tests_its_own_component_from_the_checkout() {
-    let mut p = Project::git_with_ci(
+    let p = Project::git_with_ci(
         "
         include:
           - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/greet@$CI_COMMIT_SHA
@@ -469,7 +469,6 @@ fn a_component_project_tests_its_own_component_from_the_checkout() {
         ",
     );
     p.commit_all("component");
-    let _ = &mut p;
     assert_eq!(p.jobs(&[]), set(&["self-test"]));
     assert_eq!(p.vars("self-test", &[])["NAME"], "greet");
 }
@@ -615,7 +614,8 @@ fn local_includes_stay_inside_the_checkout() {
     std::fs::write(outside.path().join("evil.yml"), "evil:\n  script: echo\n").unwrap();
     let p = Project::new();
     p.write("ci/ok.yml", "ok:\n  script: echo\n");
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    type Make<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Make, &str)> = vec![
         (
             "../outside.yml",
             Box::new(|_| {}),
@@ -656,7 +656,6 @@ fn local_includes_stay_inside_the_checkout() {
     std::os::unix::fs::symlink(p.path().join("ci/ok.yml"), p.path().join("ci/alias.yml")).unwrap();
     p.write(".gitlab-ci.yml", "include: ci/alias.yml\n");
     assert_eq!(p.jobs(&[]), set(&["ok"]));
-    let _: PathBuf = p.path().to_path_buf();
 }
 
 unsafe extern "C" {
