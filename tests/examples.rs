@@ -615,3 +615,49 @@ fn multiarch() {
         );
     }
 }
+
+#[test]
+fn components() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/components");
+    // The component project's own pipeline: the component from its checkout.
+    let own = Project::copy_of(&examples.join("greet-components"));
+    let run = own.run(&engine, &[]);
+    expect_exactly(&run, 0, &[("greet-tester", "success")]);
+    assert!(
+        own.logs("greet-tester")
+            .contains("hello, tester (from greet@)")
+    );
+    // The app: the component at @1 (1.1.0) from a bare repository with its releases.
+    let app = Project::copy_of(&examples.join("app"));
+    let bare = app.scratch("greet.git");
+    let out = std::process::Command::new(examples.join("make-component-repo.sh"))
+        .arg(&bare)
+        .output()
+        .expect("make-component-repo.sh runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let source = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let run = app.run(&engine, &["--project-source", &source]);
+    expect_exactly(
+        &run,
+        0,
+        &[
+            ("greet-world", "success"),
+            ("greet-builder", "success"),
+            ("after-greetings", "success"),
+        ],
+    );
+    let log = app.logs("greet-world");
+    assert_eq!(
+        log.matches("hello, world (from greet@1.1.0)").count(),
+        2,
+        "{log}"
+    );
+}

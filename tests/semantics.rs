@@ -193,45 +193,7 @@ fn include_of_a_missing_file_is_an_error_naming_file_and_line() {
     assert_contains(&err, &[".gitlab-ci.yml:4:", "ci/missing.yml", "include"]);
 }
 
-// https://docs.gitlab.com/ci/yaml/#includetemplate reads GitLab's own templates from gitlab.com;
-// offline, the error must say what to do instead.
-#[test]
-fn include_template_is_an_error_that_says_what_to_do() {
-    let p = Project::with_ci(
-        "
-        include:
-          - template: Auto-DevOps.gitlab-ci.yml
-        job:
-          script: echo
-        ",
-    );
-    let err = p.invalid();
-    assert_contains(
-        &err,
-        &[
-            ".gitlab-ci.yml:2:",
-            "include:template",
-            "Copy the template",
-            "local",
-        ],
-    );
-}
-
-// https://docs.gitlab.com/ci/yaml/#includeproject reads another GitLab project's files.
-#[test]
-fn include_project_is_an_error_that_says_what_to_do() {
-    let p = Project::with_ci(
-        "
-        include:
-          - project: 'my-group/my-project'
-            file: '/templates/.gitlab-ci-template.yml'
-        job:
-          script: echo
-        ",
-    );
-    let err = p.invalid();
-    assert_contains(&err, &[".gitlab-ci.yml:2:", "include:project", "local"]);
-}
+// include:template and include:project: tests/includes.rs, with servers of their own.
 
 /// Serves `body` over HTTP on 127.0.0.1 to every request, from a thread, until the test ends.
 fn serve(body: &'static str) -> String {

@@ -358,7 +358,7 @@ fn walk(node: Node, ctx: &Context, blocks: &mut usize, errors: &mut ConfigErrors
                 Ok(Interpolated::Text(t)) => Node::new(
                     Value::Scalar {
                         text: t,
-                        plain: plain && false,
+                        plain: false,
                     },
                     span,
                 ),
@@ -584,7 +584,7 @@ mod tests {
             .as_seq()
             .unwrap()
             .iter()
-            .map(|n| display(n))
+            .map(display)
             .collect()
     }
 

@@ -294,6 +294,14 @@ pub fn cache_key(
                 let f = expand(f, lookup);
                 h.update(f.as_bytes());
                 h.update([0]);
+                // Only files of the run's snapshot count (their blob ids): nothing outside the
+                // project is read, whatever the path or a symbolic link says.
+                if std::path::Path::new(&f)
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+                {
+                    return Err(format!("cache:key:files `{f}` leads outside the project"));
+                }
                 if let Some(id) = file_id(f.trim_start_matches('/')) {
                     h.update(id.as_bytes());
                 }
@@ -327,6 +335,30 @@ fn sanitize_key(key: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_key_files_stay_inside_the_project() {
+        // Only the snapshot's files have ids; `link` is a symbolic link in it (its id is the
+        // link's own blob), nothing outside is read.
+        let ids = |f: &str| match f {
+            "Cargo.lock" => Some("id-lock".to_string()),
+            "link" => Some("id-link".to_string()),
+            _ => None,
+        };
+        let key = |f: &str| {
+            cache_key(
+                &CacheKey::Files {
+                    files: vec![f.to_string()],
+                    prefix: None,
+                },
+                &|_| None,
+                &ids,
+            )
+        };
+        assert!(key("../outside.txt").unwrap_err().contains("leads outside"));
+        assert!(key("link").is_ok());
+        assert_ne!(key("Cargo.lock").unwrap(), key("missing").unwrap());
+    }
 
     #[test]
     fn cache_keys() {
