@@ -343,10 +343,14 @@ impl KeyContext {
                 continue;
             };
             for (path, digest) in &got.files {
-                p.add(format!("input {} {path}", f.job), Enc::new().str(1, digest));
+                // A tab between job and path: job names have spaces (`unit: [a, b]`).
+                p.add(
+                    format!("input {}\t{path}", f.job),
+                    Enc::new().str(1, digest),
+                );
             }
             for (k, v) in &f.dotenv {
-                p.add(format!("dotenv {} {k}", f.job), Enc::new().str(1, v));
+                p.add(format!("dotenv {}\t{k}", f.job), Enc::new().str(1, v));
             }
         }
         let digests = self.files.all();
