@@ -76,7 +76,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// A key's named parts, in order: `image`, `script`, `variable NAME`, `file PATH`,
-/// `input JOB PATH`... Stored with each result, so that a job that runs again can say which
+/// `input JOB<tab>PATH`, `dotenv JOB<tab>NAME`... Stored with each result, so that a job that runs again can say which
 /// parts changed since its newest stored result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyParts(pub Vec<(String, String)>);
@@ -132,7 +132,7 @@ fn describe(part: &str, how: &str) -> String {
     match kind {
         "file" => format!("file `{rest}` {how}"),
         "input" => {
-            let (job, path) = rest.split_once(' ').unwrap_or((rest, ""));
+            let (job, path) = rest.split_once('\t').unwrap_or((rest, ""));
             let how = if how == "added" { "new" } else { how };
             match how {
                 "new" => format!("new input `{path}` from {job}"),
@@ -140,7 +140,7 @@ fn describe(part: &str, how: &str) -> String {
             }
         }
         "dotenv" => {
-            let (job, name) = rest.split_once(' ').unwrap_or((rest, ""));
+            let (job, name) = rest.split_once('\t').unwrap_or((rest, ""));
             format!("dotenv variable `{name}` from {job} {how}")
         }
         "variable" => format!("variable `{rest}` {how}"),
@@ -191,7 +191,10 @@ mod tests {
     fn says_what_changed() {
         let old = vec![
             ("script".to_string(), "1".to_string()),
-            ("input build out/app.bin".to_string(), "2".to_string()),
+            (
+                "input unit: [a, b]\tout/app.bin".to_string(),
+                "2".to_string(),
+            ),
             ("file a.ml".to_string(), "3".to_string()),
         ];
         let mut new = old.clone();

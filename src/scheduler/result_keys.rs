@@ -343,10 +343,14 @@ impl KeyContext {
                 continue;
             };
             for (path, digest) in &got.files {
-                p.add(format!("input {} {path}", f.job), Enc::new().str(1, digest));
+                // A tab between job and path: job names have spaces (`unit: [a, b]`).
+                p.add(
+                    format!("input {}\t{path}", f.job),
+                    Enc::new().str(1, digest),
+                );
             }
             for (k, v) in &f.dotenv {
-                p.add(format!("dotenv {} {k}", f.job), Enc::new().str(1, v));
+                p.add(format!("dotenv {}\t{k}", f.job), Enc::new().str(1, v));
             }
         }
         let digests = self.files.all();
@@ -524,7 +528,19 @@ pub fn why_it_runs(cache: &ResultCache, job: &str, parts: &KeyParts) -> String {
         None => "no result stored".into(),
         Some(old) => match cache.all_parts(&old) {
             Some(old_parts) => what_changed(&old_parts, &parts.0, 3),
-            None => what_changed(&old.parts, &parts.0, 3),
+            // The shared manifest of its files is gone (evicted): compare the rest.
+            None => {
+                let rest: Vec<(String, String)> = parts
+                    .0
+                    .iter()
+                    .filter(|(n, _)| !n.starts_with("file "))
+                    .cloned()
+                    .collect();
+                match what_changed(&old.parts, &rest, 3).as_str() {
+                    "no result stored" => "project files changed".into(),
+                    other => other.to_string(),
+                }
+            }
         },
     }
 }
