@@ -419,7 +419,10 @@ mod tests {
         sink.write(b"no newline yet").await;
         sink.line("ERROR: Job failed: exit code 1").await;
         sink.finish().await;
-        assert_eq!(sink.tail(), ["no newline yet", "ERROR: Job failed: exit code 1"]);
+        assert_eq!(
+            sink.tail(),
+            ["no newline yet", "ERROR: Job failed: exit code 1"]
+        );
     }
 
     #[tokio::test]
