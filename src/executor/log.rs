@@ -124,7 +124,12 @@ impl LogSink {
     }
 
     /// A line written by the runner itself (not the job), such as `$ command` echoes or notices.
+    /// It starts on a line of its own: the job's unterminated output goes first.
     pub async fn line(&mut self, text: &str) {
+        if !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            self.emit(&rest).await;
+        }
         self.emit(text.as_bytes()).await;
     }
 
@@ -406,6 +411,18 @@ mod tests {
         assert!(size <= 4 * MAX_LINE as u64 + 4096, "{size}");
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("cut here"), "{}", &text[..200]);
+    }
+
+    #[tokio::test]
+    async fn runner_lines_start_on_their_own_line() {
+        let mut sink = LogSink::discard("j");
+        sink.write(b"no newline yet").await;
+        sink.line("ERROR: Job failed: exit code 1").await;
+        sink.finish().await;
+        assert_eq!(
+            sink.tail(),
+            ["no newline yet", "ERROR: Job failed: exit code 1"]
+        );
     }
 
     #[tokio::test]

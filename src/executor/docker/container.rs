@@ -133,12 +133,18 @@ pub(crate) async fn run(
             // The deadline first: a job that floods its output must still time out.
             biased;
             _ = &mut sleep => {
-                kill_reading(docker, id, &mut output, output_open, log).await;
+                kill_reading(docker, id, &mut output, output_open).await;
                 return Ok(Ended::TimedOut);
             }
             w = wait.next() => break exit_code(docker, id, w).await?,
             item = output.next(), if output_open => match item {
-                Some(Ok(out)) => write(log, out).await,
+                // Writing waits for the log's reader; the deadline does not.
+                Some(Ok(out)) => {
+                    if tokio::time::timeout_at(deadline, write(log, out)).await.is_err() {
+                        kill_reading(docker, id, &mut output, output_open).await;
+                        return Ok(Ended::TimedOut);
+                    }
+                }
                 // A broken attach stream does not stop the job; the exit code still counts.
                 Some(Err(_)) | None => output_open = false,
             },
@@ -160,14 +166,14 @@ async fn bounded<T>(
 }
 
 /// Kills the container while still reading its output: an engine whose attach stream nobody
-/// reads blocks the container's output, and with it the kill and every `inspect` of it. Output
-/// is read for a few seconds at most; the stream is then dropped by the caller, which closes it.
+/// reads blocks the container's output, and with it the kill and every `inspect` of it. What is
+/// read past the deadline is dropped (writing it would wait for the log's reader); it is read
+/// for a few seconds at most, then the caller drops the stream, which closes it.
 async fn kill_reading(
     docker: &Docker,
     id: &str,
     output: &mut (impl futures_util::Stream<Item = Result<LogOutput, DockerError>> + Unpin),
     mut open: bool,
-    log: &mut LogSink,
 ) {
     let killing = kill(docker, id);
     tokio::pin!(killing);
@@ -177,7 +183,7 @@ async fn kill_reading(
         tokio::select! {
             _ = &mut killing => killed = true,
             item = tokio::time::timeout_at(until, output.next()) => match item {
-                Ok(Some(Ok(out))) => write(log, out).await,
+                Ok(Some(Ok(_))) => {}
                 Ok(Some(Err(_)) | None) => open = false,
                 Err(_) => break,
             },
