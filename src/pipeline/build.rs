@@ -86,7 +86,7 @@ pub fn build(resolved: Resolved, files: Vec<String>) -> Result<Pipeline, ConfigE
 
     let mut stages = vec![".pre".to_string()];
     let declared = g.get("stages").or_else(|| g.get("types"));
-    match declared.map(|n| read::string_list(n, "stages")) {
+    match declared.map(|n| read::text_array(n, "stages")) {
         Some(Ok(list)) => stages.extend(list.into_iter().filter(|s| s != ".pre" && s != ".post")),
         Some(Err(e)) => errors.push(e),
         None => stages.extend(["build", "test", "deploy"].map(String::from)),
