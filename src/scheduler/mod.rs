@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod dispatcher;
+pub mod signals;
 pub mod spec;
 
 use std::path::PathBuf;
