@@ -156,6 +156,16 @@ fn workflow(node: &Node) -> R<Workflow> {
 }
 
 fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErrors> {
+    if name.chars().any(char::is_control) {
+        // A name that moves the cursor or retitles the terminal would be printed by `list` and
+        // `run`; it is refused (the error shows it escaped, see `crate::visible`).
+        return Err(ConfigError::new(
+            Some(&node.span),
+            "a job name may not hold control characters (escape sequences, line breaks, tabs)",
+        )
+        .job(name)
+        .into());
+    }
     let m = read::map(node, "job")?;
     let mut errors = ConfigErrors::default();
     if let Err(e) = read::check_keys(m, node, "job", JOB_KEYS) {
