@@ -41,16 +41,19 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
         if let Some(span) = &self.span {
-            write!(f, "{span}: ")?;
+            text.push_str(&format!("{span}: "));
         }
         match (&self.job, &self.key) {
-            (Some(job), Some(key)) => write!(f, "job `{job}`, key `{key}`: ")?,
-            (Some(job), None) => write!(f, "job `{job}`: ")?,
-            (None, Some(key)) => write!(f, "key `{key}`: ")?,
+            (Some(job), Some(key)) => text.push_str(&format!("job `{job}`, key `{key}`: ")),
+            (Some(job), None) => text.push_str(&format!("job `{job}`: ")),
+            (None, Some(key)) => text.push_str(&format!("key `{key}`: ")),
             (None, None) => {}
         }
-        f.write_str(&self.message)
+        text.push_str(&self.message);
+        // Names and values come from the pipeline: no escape sequence reaches the terminal.
+        f.write_str(&crate::visible::visible(&text))
     }
 }
 

@@ -20,4 +20,5 @@ pub mod scheduler;
 pub mod store;
 pub mod time;
 pub mod user_vars;
+pub mod visible;
 pub mod yaml;

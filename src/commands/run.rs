@@ -402,24 +402,8 @@ fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Ctrl-C and SIGTERM, as messages to the dispatcher (which escalates on the second one).
+/// Ctrl-C, SIGTERM, SIGHUP and SIGQUIT, as messages to the dispatcher (which escalates on the
+/// second one).
 fn signals() -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        loop {
-            let got = match &mut term {
-                Some(t) => tokio::select! {
-                    r = tokio::signal::ctrl_c() => r.is_ok(),
-                    r = t.recv() => r.is_some(),
-                },
-                None => tokio::signal::ctrl_c().await.is_ok(),
-            };
-            if !got || tx.send(()).await.is_err() {
-                break;
-            }
-        }
-    });
-    rx
+    crate::scheduler::signals::interrupts()
 }

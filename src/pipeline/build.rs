@@ -86,7 +86,7 @@ pub fn build(resolved: Resolved, files: Vec<String>) -> Result<Pipeline, ConfigE
 
     let mut stages = vec![".pre".to_string()];
     let declared = g.get("stages").or_else(|| g.get("types"));
-    match declared.map(|n| read::string_list(n, "stages")) {
+    match declared.map(|n| read::text_array(n, "stages")) {
         Some(Ok(list)) => stages.extend(list.into_iter().filter(|s| s != ".pre" && s != ".post")),
         Some(Err(e)) => errors.push(e),
         None => stages.extend(["build", "test", "deploy"].map(String::from)),
@@ -156,6 +156,16 @@ fn workflow(node: &Node) -> R<Workflow> {
 }
 
 fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErrors> {
+    if name.chars().any(char::is_control) {
+        // A name that moves the cursor or retitles the terminal would be printed by `list` and
+        // `run`; it is refused (the error shows it escaped, see `crate::visible`).
+        return Err(ConfigError::new(
+            Some(&node.span),
+            "a job name may not hold control characters (escape sequences, line breaks, tabs)",
+        )
+        .job(name)
+        .into());
+    }
     let m = read::map(node, "job")?;
     let mut errors = ConfigErrors::default();
     if let Err(e) = read::check_keys(m, node, "job", JOB_KEYS) {
@@ -293,9 +303,9 @@ fn read_key<'a>(
         }
         "image" => j.image = Some(image(value, key)?),
         "services" => j.services = services(value)?,
-        "before_script" => j.before_script = read::string_list(value, key)?,
-        "script" => j.script = read::string_list(value, key)?,
-        "after_script" => j.after_script = read::string_list(value, key)?,
+        "before_script" => j.before_script = read::texts(value, key)?,
+        "script" => j.script = read::texts(value, key)?,
+        "after_script" => j.after_script = read::texts(value, key)?,
         "variables" => j.variables = read::variables(value, key, read::JOB_VARIABLE_KEYS)?,
         "inherit" => {
             let im = read::map(value, key)?;
@@ -488,8 +498,8 @@ fn services(node: &Node) -> R<Vec<Service>> {
     let mut out = Vec::new();
     for item in items {
         let s = match &item.value {
-            Value::Scalar { text, .. } => Service {
-                name: text.clone(),
+            Value::Scalar { .. } => Service {
+                name: read::text(item, key)?,
                 aliases: Vec::new(),
                 entrypoint: None,
                 command: None,
@@ -596,7 +606,7 @@ fn artifacts(node: &Node) -> R<Artifacts> {
     )?;
     let list = |k: &str| -> R<Vec<String>> {
         m.get(k)
-            .map(|n| read::string_list(n, &format!("{key}:{k}")))
+            .map(|n| read::text_array(n, &format!("{key}:{k}")))
             .transpose()
             .map(|o| o.unwrap_or_default())
     };
@@ -686,7 +696,7 @@ fn cache(node: &Node) -> R<Cache> {
                     .get("files")
                     .ok_or_else(|| err(k, "cache:key", "`cache:key` map needs `files:`"))?;
                 CacheKey::Files {
-                    files: read::string_list(files, "cache:key:files")?,
+                    files: read::text_array(files, "cache:key:files")?,
                     prefix: km
                         .get("prefix")
                         .map(|p| read::string(p, "cache:key:prefix"))
@@ -754,7 +764,7 @@ fn retry(node: &Node) -> R<Retry> {
                 max: m.get("max").map(check_max).transpose()?.unwrap_or(0),
                 when: m
                     .get("when")
-                    .map(|w| read::string_list(w, "retry:when"))
+                    .map(retry_when)
                     .transpose()?
                     .unwrap_or_default(),
                 exit_codes: m
@@ -771,6 +781,61 @@ fn retry(node: &Node) -> R<Retry> {
     }
 }
 
+/// `only`/`except` refs written `/regex/` must be valid regular expressions: a broken one would
+/// otherwise match nothing and silently drop the job.
+fn check_ref_patterns(node: &Node, key: &str, refs: &[String]) -> R<()> {
+    for r in refs {
+        let Some(body) = r.strip_prefix('/') else {
+            continue;
+        };
+        let Some(end) = body.rfind('/') else {
+            continue;
+        };
+        if let Err(e) = regex::Regex::new(&body[..end]) {
+            return Err(err(
+                node,
+                key,
+                format!("`{r}` is not a valid regular expression: {e}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// GitLab's `retry:when` values (docs.gitlab.com/ci/yaml/#retrywhen): a typo would otherwise
+/// silently disable retries.
+const RETRY_WHEN: &[&str] = &[
+    "always",
+    "unknown_failure",
+    "script_failure",
+    "api_failure",
+    "stuck_or_timeout_failure",
+    "runner_system_failure",
+    "runner_unsupported",
+    "stale_schedule",
+    "job_execution_timeout",
+    "archived_failure",
+    "unmet_prerequisites",
+    "scheduler_failure",
+    "data_integrity_failure",
+];
+
+fn retry_when(node: &Node) -> R<Vec<String>> {
+    let key = "retry:when";
+    let values = read::texts(node, key)?;
+    if let Some(bad) = values.iter().find(|v| !RETRY_WHEN.contains(&v.as_str())) {
+        return Err(err(
+            node,
+            key,
+            format!(
+                "unknown value `{bad}`; expected one of: {}",
+                RETRY_WHEN.join(", ")
+            ),
+        ));
+    }
+    Ok(values)
+}
+
 fn only_except(node: &Node, key: &str) -> R<OnlyExcept> {
     match &node.value {
         Value::Map(m) => {
@@ -782,20 +847,26 @@ fn only_except(node: &Node, key: &str) -> R<OnlyExcept> {
             )?;
             let list = |k: &str| {
                 m.get(k)
-                    .map(|n| read::string_list(n, &format!("{key}:{k}")))
+                    .map(|n| read::texts(n, &format!("{key}:{k}")))
                     .transpose()
                     .map(|o| o.unwrap_or_default())
             };
+            let refs = list("refs")?;
+            check_ref_patterns(node, &format!("{key}:refs"), &refs)?;
             Ok(OnlyExcept {
-                refs: list("refs")?,
+                refs,
                 variables: list("variables")?,
                 changes: list("changes")?,
             })
         }
-        _ => Ok(OnlyExcept {
-            refs: read::string_list(node, key)?,
-            ..OnlyExcept::default()
-        }),
+        _ => {
+            let refs = read::texts(node, key)?;
+            check_ref_patterns(node, key, &refs)?;
+            Ok(OnlyExcept {
+                refs,
+                ..OnlyExcept::default()
+            })
+        }
     }
 }
 

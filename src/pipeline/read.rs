@@ -51,6 +51,67 @@ pub fn string_list(node: &Node, key: &str) -> R<Vec<String>> {
     Ok(out)
 }
 
+/// A text GitLab's schema takes as a string: a quoted or block scalar, or a plain one that YAML
+/// does not read as a number or a boolean (`script: 42` is refused, as GitLab refuses it).
+pub fn text(node: &Node, key: &str) -> R<String> {
+    match &node.value {
+        Value::Scalar { text, plain: true }
+            if node.kind() == "a number" || node.kind() == "a boolean" =>
+        {
+            Err(err(
+                node,
+                key,
+                format!(
+                    "expected a string, found {} (`{text}`); quote it",
+                    node.kind()
+                ),
+            ))
+        }
+        _ => string(node, key),
+    }
+}
+
+/// Like [`string_list`], but every item must be a string as GitLab's schema reads it ([`text`]).
+pub fn texts(node: &Node, key: &str) -> R<Vec<String>> {
+    fn walk(node: &Node, key: &str, depth: usize, out: &mut Vec<String>) -> R<()> {
+        match &node.value {
+            Value::Null => Ok(()),
+            Value::Scalar { .. } => {
+                out.push(text(node, key)?);
+                Ok(())
+            }
+            Value::Seq(items) if depth < 10 => {
+                items.iter().try_for_each(|i| walk(i, key, depth + 1, out))
+            }
+            _ => Err(err(
+                node,
+                key,
+                format!(
+                    "expected a string or a list of strings, found {}",
+                    node.kind()
+                ),
+            )),
+        }
+    }
+    let mut out = Vec::new();
+    walk(node, key, 0, &mut out)?;
+    Ok(out)
+}
+
+/// A list of strings, and only a list (GitLab's `array_of_strings`: `artifacts:paths`,
+/// `cache:key:files`, `changes`).
+pub fn text_array(node: &Node, key: &str) -> R<Vec<String>> {
+    match &node.value {
+        Value::Null => Ok(Vec::new()),
+        Value::Seq(items) => items.iter().map(|i| text(i, key)).collect(),
+        _ => Err(err(
+            node,
+            key,
+            format!("expected a list of strings, found {}", node.kind()),
+        )),
+    }
+}
+
 pub fn boolean(node: &Node, key: &str) -> R<bool> {
     node.as_bool().ok_or_else(|| {
         err(
@@ -469,7 +530,12 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
         needs: None,
     };
     if let Some(n) = m.get("if") {
-        r.if_expr = Some(string(n, &format!("{key}:if"))?);
+        let k = format!("{key}:if");
+        let text = string(n, &k)?;
+        // Parsed now, so `validate` shows a broken expression in any rule, not only in the
+        // rules that evaluation reaches.
+        crate::rules::expr::parse(&text).map_err(|e| err(n, &k, e.to_string()))?;
+        r.if_expr = Some(text);
     }
     if let Some(n) = m.get("changes") {
         let k = format!("{key}:changes");
@@ -479,14 +545,14 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
                 Changes {
                     paths: cm
                         .get("paths")
-                        .map(|p| string_list(p, &k))
+                        .map(|p| text_array(p, &k))
                         .transpose()?
                         .unwrap_or_default(),
                     compare_to: cm.get("compare_to").map(|c| string(c, &k)).transpose()?,
                 }
             }
             _ => Changes {
-                paths: string_list(n, &k)?,
+                paths: text_array(n, &k)?,
                 compare_to: None,
             },
         });

@@ -5,6 +5,7 @@
 pub mod dispatcher;
 pub mod key_encoding;
 pub mod result_keys;
+pub mod signals;
 pub mod spec;
 
 use std::path::PathBuf;

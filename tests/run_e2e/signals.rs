@@ -92,3 +92,14 @@ fn a_second_sigint_during_cleanup_still_leaves_nothing() {
 fn a_second_signal_right_after_the_start_still_leaves_nothing() {
     interrupt(&[libc::SIGTERM, libc::SIGINT], WaitFor::Started);
 }
+
+#[test]
+fn sighup_cancels_a_running_job() {
+    // A closed terminal or a dropped ssh session: handled as SIGTERM.
+    interrupt(&[libc::SIGHUP], WaitFor::Running);
+}
+
+#[test]
+fn sigquit_cancels_a_job_just_started() {
+    interrupt(&[libc::SIGQUIT], WaitFor::Started);
+}

@@ -1,0 +1,138 @@
+//! The hostile corpus: every file in `tests/hostile/` is a broken or hostile pipeline with a
+//! header saying the words its error must hold (`# expect:`) and, when the error has a place,
+//! its line (`# line:`). `validate` must refuse each with exit 2, name it, never panic, and stay
+//! under 2 s of CPU and 200 MB of memory (peak RSS of the child, from wait4's rusage).
+//! (The loader's fuzzer is `tests/fuzz_loader.rs`, a binary of its own: the peak RSS a child
+//! reports includes the test process's own, which must stay small.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const CPU_LIMIT: Duration = Duration::from_secs(2);
+const RSS_LIMIT_KIB: i64 = 200 * 1024;
+const WALL_LIMIT: Duration = Duration::from_secs(60);
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/hostile")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn header(text: &[u8], field: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(text);
+    let prefix = format!("# {field}:");
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(&prefix).map(|v| v.trim().to_string()))
+}
+
+struct Outcome {
+    code: i32,
+    stderr: String,
+    cpu: Duration,
+    max_rss_kib: i64,
+}
+
+// The child is reaped by wait4(2), which Child::wait cannot do (it gives no rusage).
+#[allow(clippy::zombie_processes)]
+fn validate(dir: &Path) -> Outcome {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tezos-ci-local"))
+        .args(["-C"])
+        .arg(dir)
+        .arg("--state-dir")
+        .arg(state.path())
+        .arg("validate")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tezos-ci-local");
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let pid = child.id() as i32;
+    let (done, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if watch.recv_timeout(WALL_LIMIT) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            // SAFETY: kill(2) on our child, not yet reaped since wait4 has not returned.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            return true;
+        }
+        false
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let _ = done.send(());
+    assert!(!watchdog.join().unwrap(), "killed after {WALL_LIMIT:?}");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Outcome {
+        code,
+        stderr: reader.join().unwrap(),
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+#[test]
+fn every_hostile_pipeline_is_refused_with_exit_2_quickly_and_in_little_memory() {
+    let files = corpus();
+    assert!(files.len() >= 60, "the corpus has {} files", files.len());
+    let mut failures = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read(file).unwrap();
+        let expect = header(&text, "expect").unwrap_or_else(|| panic!("{name}: no `# expect:`"));
+        let line = header(&text, "line");
+        let project = tempfile::tempdir().unwrap();
+        std::fs::write(project.path().join(".gitlab-ci.yml"), &text).unwrap();
+        let out = validate(project.path());
+        let mut problems = Vec::new();
+        if out.code != 2 {
+            problems.push(format!("exit {}", out.code));
+        }
+        if out.stderr.contains("panicked") {
+            problems.push("a panic".to_string());
+        }
+        if !out.stderr.contains(&expect) {
+            problems.push(format!("no `{expect}` in the error"));
+        }
+        if let Some(line) = &line {
+            let at = format!(".gitlab-ci.yml:{line}:");
+            if !out.stderr.contains(&at) {
+                problems.push(format!("no `{at}` in the error"));
+            }
+        }
+        if out.cpu > CPU_LIMIT {
+            problems.push(format!("{:?} of CPU", out.cpu));
+        }
+        if out.max_rss_kib > RSS_LIMIT_KIB {
+            problems.push(format!("peak RSS {} KiB", out.max_rss_kib));
+        }
+        eprintln!(
+            "{name}: exit {}, {:?} CPU, {} KiB",
+            out.code, out.cpu, out.max_rss_kib
+        );
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{name}: {}\n{}",
+                problems.join(", "),
+                out.stderr.lines().take(3).collect::<Vec<_>>().join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
