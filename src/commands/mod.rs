@@ -1,6 +1,7 @@
 //! One module per command: `run` dispatches the parsed command line to them; each renders what
 //! the earlier stages (`app::load`) made.
 
+pub mod completions;
 pub mod explain;
 pub mod graph;
 pub mod hook;
@@ -8,12 +9,19 @@ pub mod list;
 pub mod run;
 pub mod runs;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorArg, Command};
 
 /// Runs the command of the parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let options = &cli.options;
     let common = &options.common;
+    match common.color {
+        ColorArg::Auto => {}
+        when => {
+            console::set_colors_enabled(when == ColorArg::Always);
+            console::set_colors_enabled_stderr(when == ColorArg::Always);
+        }
+    }
     match cli.command {
         None => run::run(options, &[]),
         Some(Command::Run(r)) => run::run(options, &r.names),
@@ -49,10 +57,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Runs) => runs::list(common),
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = crate::cli::command();
-            clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());
-            Ok(())
-        }
+        Some(Command::Completions { shell }) => completions::print(shell),
     }
 }

@@ -245,7 +245,10 @@ async fn run_async(
 
     let report_options = ReportOptions {
         verbose: args.verbose,
-        color: ReportOptions::stderr_wants_color(),
+        color: match common.color {
+            crate::cli::ColorArg::Auto => ReportOptions::stderr_wants_color(),
+            when => when == crate::cli::ColorArg::Always,
+        },
         interactive: ReportOptions::stderr_is_interactive(),
         json: args.json,
         junit: args.junit.clone(),
