@@ -8,6 +8,7 @@ pub mod hook;
 pub mod list;
 pub mod run;
 pub mod runs;
+pub mod suggest;
 
 use crate::cli::{Cli, ColorArg, Command};
 

@@ -50,6 +50,7 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         with_needs: args.needs,
         manual: args.manual,
     };
+    check_names(&loaded, jobs)?;
     let picks = select(&loaded.plan, &graph, &selection)?;
     if args.dry_run {
         print_plan(&loaded, &graph, &picks);
@@ -318,6 +319,9 @@ async fn run_async(
                 .filter(|(_, r)| r.status == crate::event::JobStatus::Failed)
                 .map(|(i, _)| i.name.as_str())
                 .collect();
+            if !args.json {
+                next_steps(common, &failed);
+            }
             Err(Error::JobsFailed(if failed.len() == 1 {
                 format!("job {}", failed[0])
             } else {
@@ -326,6 +330,55 @@ async fn run_async(
             .into())
         }
     }
+}
+
+/// After a failure, what to do next: read the log, run again (only what failed or changed runs).
+fn next_steps(common: &CommonArgs, failed: &[&str]) {
+    let dir = if common.directory == Path::new(".") {
+        String::new()
+    } else {
+        format!(" -C {}", common.directory.display())
+    };
+    let quote = |j: &str| {
+        if j.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-:./".contains(c))
+        {
+            j.to_string()
+        } else {
+            format!("'{}'", j.replace('\'', "'\\''"))
+        }
+    };
+    eprintln!("\nNext steps:");
+    if let Some(first) = failed.first() {
+        eprintln!(
+            "  tezos-ci-local{dir} logs {}    # the failed job's log",
+            quote(first)
+        );
+    }
+    eprintln!(
+        "  tezos-ci-local{dir}    # run again: only the failed jobs and those whose inputs changed \
+         run, the others are cached"
+    );
+}
+
+/// A job name (not a glob) that names no job of the pipeline is a typo more often than not: say
+/// which job it may be. Globs, and names of excluded jobs, are left to `select`'s own message.
+fn check_names(loaded: &Loaded, names: &[String]) -> Result<(), Error> {
+    for name in names {
+        let known = loaded
+            .pipeline
+            .jobs
+            .iter()
+            .any(|j| j.name == *name || j.base_name == *name);
+        if known || name.contains(['*', '?', '[', '{']) {
+            continue;
+        }
+        return Err(Error::Usage(format!(
+            "no job `{name}` in the pipeline{}; `tezos-ci-local list --all` shows them",
+            super::suggest::hint(name, loaded.pipeline.jobs.iter().map(|j| j.name.as_str()))
+        )));
+    }
+    Ok(())
 }
 
 /// Marks a directory `--artifacts-dir` exported to: later runs may replace what is in it.

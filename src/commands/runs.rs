@@ -63,9 +63,21 @@ pub fn logs(common: &CommonArgs, args: &LogsArgs) -> anyhow::Result<()> {
         .collect();
     candidates.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     let path = candidates.pop().ok_or_else(|| {
+        let ran: Vec<String> = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let f = e.file_name().to_string_lossy().into_owned();
+                f.strip_suffix(".log")
+                    .filter(|n| !n.contains(".attempt-"))
+                    .map(String::from)
+            })
+            .collect();
         Error::Usage(format!(
-            "no log for job `{}` in run {id} (it did not run)",
-            args.job
+            "no log for job `{}` in run {id} (it did not run){}",
+            args.job,
+            super::suggest::hint(&args.job, ran.iter().map(String::as_str))
         ))
     })?;
     let mut f = std::fs::File::open(&path).map_err(|source| Error::Io {
