@@ -63,3 +63,22 @@ fn a_failed_run_ends_with_the_next_steps_and_logs_suggests_names() {
         "{logs}"
     );
 }
+
+/// `graph` draws every dependency the scheduler uses: `x` waits for `z` (an earlier stage, not
+/// the adjacent one) and `y` does not, so the edge `z -> x` must be drawn.
+#[test]
+fn graph_draws_a_dependency_on_an_earlier_non_adjacent_stage() {
+    let ci = "stages: [one, two, three]\n\
+              z: {stage: one, script: [x]}\n\
+              y: {stage: two, needs: [], script: [x]}\n\
+              x: {stage: three, script: [x]}\n";
+    let p = Project::new(ci, &[]);
+    let run = Run::of(
+        p.command().args(["graph", "--format", "mermaid"]),
+        RUN_LIMIT,
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let edges: Vec<&str> = run.stdout.lines().filter(|l| l.contains("-->")).collect();
+    // z is j0, y is j1, x is j2.
+    assert_eq!(edges, ["  j0 --> j2", "  j1 --> j2"], "{run}");
+}
