@@ -116,8 +116,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print a job's log from the last run (or from --run ID).
     Logs(LogsArgs),
-    /// List past runs.
-    Runs,
+    /// List the past runs of this checkout (project, branch, commit, source, duration, status).
+    Runs(RunsArgs),
     /// Empty the job result cache (and with --cache, GitLab `cache:` stores; --all, past runs too).
     Clean(CleanArgs),
     /// Install or remove a git pre-push hook that runs the pipeline on the commit being pushed.
@@ -363,6 +363,16 @@ pub struct LogsArgs {
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only the N most recent runs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Every run under the state directory, of any checkout.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,39 @@ fn a_failed_run_ends_with_the_next_steps_and_logs_suggests_names() {
         "{run}"
     );
     assert!(p.logs("unit_tests").contains("failing on purpose"));
+    // The run is recorded with its facts, and listed for this checkout only.
+    let runs = Run::of(
+        p.command().args(["runs", "--json", "--limit", "1"]),
+        RUN_LIMIT,
+    );
+    assert_eq!(runs.code, 0, "{runs}");
+    let listed: serde_json::Value = serde_json::from_str(&runs.stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{runs}");
+    let id = listed[0]["id"].as_str().unwrap();
+    assert!(
+        run.stderr.contains(&format!("pipeline {id}: 2 jobs")),
+        "{runs}"
+    );
+    assert_eq!(listed[0]["status"], "failed", "{runs}");
+    assert_eq!(listed[0]["source"], "push", "{runs}");
+    assert_eq!(listed[0]["branch"], "main", "{runs}");
+    assert_eq!(listed[0]["commit"], p.head(), "{runs}");
+    assert!(listed[0]["duration_ms"].as_u64().is_some(), "{runs}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = Run::of(
+        std::process::Command::new(BIN)
+            .args(["-C", elsewhere.path().to_str().unwrap(), "--state-dir"])
+            .arg(p.state())
+            .args(["runs", "--json"]),
+        RUN_LIMIT,
+    );
+    assert_eq!(other.code, 0, "{other}");
+    assert_eq!(
+        other.stdout.trim(),
+        "[]",
+        "another directory's runs: {other}"
+    );
     let logs = Run::of(p.command().args(["logs", "unit_test"]), RUN_LIMIT);
     assert_eq!(logs.code, 2, "{logs}");
     assert!(

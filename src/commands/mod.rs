@@ -55,7 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             graph::print(&loaded, args.format)
         }
         Some(Command::Logs(args)) => runs::logs(common, &args),
-        Some(Command::Runs) => runs::list(common),
+        Some(Command::Runs(args)) => runs::list(common, &args, options.run.json),
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
         Some(Command::Completions { shell }) => completions::print(shell),

@@ -191,6 +191,17 @@ async fn run_async(
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
+    let started = std::time::SystemTime::now();
+    let mut record = serde_json::json!({
+        "project": loaded.checkout.project_dir.canonicalize().unwrap_or_else(|_| loaded.checkout.project_dir.clone()),
+        "branch": loaded.checkout.branch,
+        "tag": loaded.checkout.tag,
+        "commit": loaded.checkout.sha,
+        "source": loaded.origin.source,
+        "started": started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "status": "running",
+    });
+    let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 
     // Image IDs for the result cache's keys.
     let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
@@ -306,6 +317,13 @@ async fn run_async(
         )
         .unwrap_or_default(),
     );
+    record["status"] = serde_json::json!(match summary.status {
+        PipelineStatus::Success => "passed",
+        PipelineStatus::Canceled => "canceled",
+        PipelineStatus::Failed => "failed",
+    });
+    record["duration_ms"] = serde_json::json!(started.elapsed().unwrap_or_default().as_millis());
+    let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
     if let Some(dir) = &args.artifacts_dir {
         export_artifacts(&run_dir.path.join("artifacts"), dir)?;
     }
