@@ -115,3 +115,28 @@ fn graph_draws_a_dependency_on_an_earlier_non_adjacent_stage() {
     // z is j0, y is j1, x is j2.
     assert_eq!(edges, ["  j0 --> j2", "  j1 --> j2"], "{run}");
 }
+
+/// A job with no image and no default is found before anything runs, with the fix.
+#[test]
+fn a_job_without_an_image_is_an_error_before_the_run() {
+    let p = Project::new("build:\n  script: [make]\n", &[]);
+    for args in [&["validate"][..], &["run"], &["run", "--dry-run"]] {
+        let run = Run::of(p.command().args(args), RUN_LIMIT);
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        assert_eq!(
+            run.stderr,
+            "error: job `build` (.gitlab-ci.yml:2:9) names no `image:` and the pipeline has no \
+             `default: image:`; add one of them, or pass --default-image IMAGE\n",
+            "{args:?}"
+        );
+    }
+    let run = Run::of(
+        p.command().args([
+            "validate",
+            "--default-image",
+            "tezos-ci-local/busybox:amd64",
+        ]),
+        RUN_LIMIT,
+    );
+    assert_eq!(run.code, 0, "{run}");
+}

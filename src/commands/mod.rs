@@ -32,6 +32,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Validate) => {
             let loaded = crate::app::load(common)?;
+            run::check_images(&loaded, options.run.default_image.as_deref(), |_| true)?;
             println!(
                 "{}: valid ({} jobs, {} in this {} pipeline)",
                 loaded

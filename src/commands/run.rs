@@ -52,6 +52,9 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
     };
     check_names(&loaded, jobs)?;
     let picks = select(&loaded.plan, &graph, &selection)?;
+    check_images(&loaded, args.default_image.as_deref(), |i| {
+        picks[i] == Pick::Run
+    })?;
     if args.dry_run {
         print_plan(&loaded, &graph, &picks);
         return Ok(());
@@ -377,6 +380,35 @@ fn next_steps(common: &CommonArgs, failed: &[&str]) {
         "  tezos-ci-local{dir}    # run again: only the failed jobs and those whose inputs changed \
          run, the others are cached"
     );
+}
+
+/// Every job to run needs an image: one that names none, with no `default:image` and no
+/// `--default-image`, is an error before anything runs (GitLab's runners have a default; here
+/// the user chooses it), naming the job, where it is defined and the fix.
+pub fn check_images(
+    loaded: &Loaded,
+    default_image: Option<&str>,
+    runs: impl Fn(usize) -> bool,
+) -> Result<(), Error> {
+    if default_image.is_some() {
+        return Ok(());
+    }
+    let missing: Vec<String> = loaded
+        .plan
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, pj)| runs(*i) && pj.image.is_none() && pj.job.trigger.is_none())
+        .map(|(_, pj)| format!("job `{}` ({})", pj.job.name, pj.job.span))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} names no `image:` and the pipeline has no `default: image:`; add one of them, or \
+         pass --default-image IMAGE",
+        missing.join(", ")
+    )))
 }
 
 /// A job name (not a glob) that names no job of the pipeline is a typo more often than not: say
