@@ -2,8 +2,9 @@
 # Sets up a Debian machine for tezos-ci-local, offline: the build dependencies, a Docker engine
 # (Debian's docker.io) started if none answers, qemu-user-static registered in binfmt_misc for
 # arm64 and s390x, and the images the examples and tests use, built locally without a registry:
-#   busybox:latest, arm64v8/busybox:latest, s390x/busybox:latest  (from Debian's busybox-static)
-#   debian:bookworm                                               (debootstrap minbase, with git)
+#   tezos-ci-local/busybox:{amd64,arm64,s390x}  (from Debian's busybox-static), also tagged
+#       busybox:latest, arm64v8/busybox:latest, s390x/busybox:latest when the engine has none
+#   tezos-ci-local/debian:bookworm              (debootstrap minbase, with git), also debian:bookworm
 #   tezos-ci-local/ocaml:amd64, tezos-ci-local/ocaml:arm64        (debootstrap + Debian's OCaml)
 # Run as root (or with sudo). Idempotent: a second run takes seconds.
 # Environment: TCL_SKIP_IMAGES=1 skips the images; TCL_DOCKERD_LOG sets the engine's log file.
@@ -77,38 +78,43 @@ done
 
 [ "${TCL_SKIP_IMAGES:-0}" = 1 ] && exit 0
 
-# 4. Images, built from Debian packages: no registry is needed.
+# 4. Images, built from Debian packages: no registry is needed. The tests use the project's own
+# tags (tezos-ci-local/...), never a name a user may already have for another image; the usual
+# names, which the examples use, are given to the same images only when the engine has none.
 work=$(mktemp -d); chmod 755 "$work"; trap 'rm -rf "$work"' EXIT; cd "$work"
 for arch in amd64 arm64 s390x; do
-  case $arch in amd64) tag=busybox:latest;; arm64) tag=arm64v8/busybox:latest;; s390x) tag=s390x/busybox:latest;; esac
-  docker image inspect "$tag" >/dev/null 2>&1 && continue
-  log "building $tag"
-  if [ "$arch" != amd64 ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-    dpkg --add-architecture "$arch"; apt-get update -qq
+  tag=tezos-ci-local/busybox:$arch
+  case $arch in amd64) usual=busybox:latest;; arm64) usual=arm64v8/busybox:latest;; s390x) usual=s390x/busybox:latest;; esac
+  if ! docker image inspect "$tag" >/dev/null 2>&1; then
+    log "building $tag"
+    if [ "$arch" != amd64 ] && ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+      dpkg --add-architecture "$arch"; apt-get update -qq
+    fi
+    apt-get download -qq "busybox-static:$arch" >/dev/null
+    mkdir -p "x-$arch" "root-$arch/bin" "root-$arch/tmp" "root-$arch/etc"
+    dpkg-deb -x busybox-static_*_"$arch".deb "x-$arch"
+    cp "x-$arch/bin/busybox" "root-$arch/bin/"
+    chmod 1777 "root-$arch/tmp"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"root-$arch/etc/passwd"
+    printf 'root:x:0:\n' >"root-$arch/etc/group"
+    # Foreign busybox binaries list their applets through the qemu registered above.
+    for a in $("./x-$arch/bin/busybox" --list); do
+      [ "$a" = busybox ] || ln -sf busybox "root-$arch/bin/$a"
+    done
+    python3 "$here/mkimage.py" "root-$arch" "$arch" "$tag" "img-$arch.tar"
+    docker load -q -i "img-$arch.tar" >/dev/null
+    rm -rf "x-$arch" "root-$arch" "img-$arch.tar" busybox-static_*_"$arch".deb
   fi
-  apt-get download -qq "busybox-static:$arch" >/dev/null
-  mkdir -p "x-$arch" "root-$arch/bin" "root-$arch/tmp" "root-$arch/etc"
-  dpkg-deb -x busybox-static_*_"$arch".deb "x-$arch"
-  cp "x-$arch/bin/busybox" "root-$arch/bin/"
-  chmod 1777 "root-$arch/tmp"
-  printf 'root:x:0:0:root:/root:/bin/sh\n' >"root-$arch/etc/passwd"
-  printf 'root:x:0:\n' >"root-$arch/etc/group"
-  # Foreign busybox binaries list their applets through the qemu registered above.
-  for a in $("./x-$arch/bin/busybox" --list); do
-    [ "$a" = busybox ] || ln -sf busybox "root-$arch/bin/$a"
-  done
-  python3 "$here/mkimage.py" "root-$arch" "$arch" "$tag" "img-$arch.tar"
-  docker load -q -i "img-$arch.tar" >/dev/null
-  rm -rf "x-$arch" "root-$arch" "img-$arch.tar" busybox-static_*_"$arch".deb
+  docker image inspect "$usual" >/dev/null 2>&1 || docker tag "$tag" "$usual"
 done
-if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
-  log "building debian:bookworm (debootstrap, about a minute)"
+if ! docker image inspect tezos-ci-local/debian:bookworm >/dev/null 2>&1; then
+  log "building tezos-ci-local/debian:bookworm (debootstrap, about a minute)"
   mirror=$(grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')
   [ -n "$mirror" ] || mirror=$(grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | head -1 | awk '{print $2}')
   debootstrap --variant=minbase --include=git,ca-certificates bookworm "$work/deb" "${mirror:-http://deb.debian.org/debian}" >/dev/null
   tar -C "$work/deb" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["bash"]' - debian:bookworm >/dev/null
+    --change 'CMD ["bash"]' - tezos-ci-local/debian:bookworm >/dev/null
 fi
 
 # 5. OCaml images for examples/octez-mini and pipelines/ocaml.yml: Debian bookworm with Debian's
@@ -146,4 +152,5 @@ for arch in amd64 arm64; do
   rm -f "$work/ocaml-$arch.tar"
   rm -rf "$root"
 done
-docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^(busybox|arm64v8/busybox|s390x/busybox|debian|tezos-ci-local/ocaml):' | sort | sed 's/^/setup: image /' >&2
+docker image inspect debian:bookworm >/dev/null 2>&1 || docker tag tezos-ci-local/debian:bookworm debian:bookworm
+docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^(tezos-ci-local/busybox|tezos-ci-local/debian|busybox|arm64v8/busybox|s390x/busybox|debian|tezos-ci-local/ocaml):' | sort | sed 's/^/setup: image /' >&2

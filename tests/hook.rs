@@ -16,7 +16,7 @@ const SAVED: &str = "pre-push.before-tezos-ci-local";
 
 const PIPELINE: &str = r#"
 check:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script:
     - test "$(cat verdict.txt)" = pass
 "#;
@@ -345,13 +345,13 @@ fn a_push_runs_the_pushed_branch_with_the_installed_options_and_changes_since_th
     };
     let ci = r#"
 branch:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   rules:
     - if: $CI_COMMIT_BRANCH == "feature"
   script:
     - test "$GREETING" = hi
 docs:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   rules:
     - changes: [docs/**]
   script:

@@ -21,10 +21,13 @@ use serde_json::Value;
 
 const TEZOS: [&str; 2] = ["--variable", "CI_PROJECT_NAMESPACE=tezos"];
 
+/// `../shared/fixtures/octez` beside the repository, or `$TCL_OCTEZ_FIXTURES`.
 fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/octez")
-        .join(name)
+    match std::env::var_os("TCL_OCTEZ_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/octez"),
+    }
+    .join(name)
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -43,13 +46,20 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The fixture in a git repository: `master` and `feature` pushed to `origin`, then a local
 /// commit on `feature` changing `src/lib_base/base.ml`.
-fn octez(name: &str) -> Project {
+///
+/// The fixtures sit beside the repository, not in it: on a clone of the repository alone they
+/// are missing, and the test is not run (it says so; `scripts/test.sh` lists what was not run).
+/// With `CI=true` a missing fixture fails the test, so CI never passes by skipping.
+fn octez(name: &str) -> Option<Project> {
     let dir = fixture_dir(name);
-    assert!(
-        dir.join(".gitlab-ci.yml").exists(),
-        "fixture {} missing",
-        dir.display()
-    );
+    if !dir.join(".gitlab-ci.yml").exists() {
+        let why = format!("the Octez fixture {} is missing", dir.display());
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but {why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
     let mut p = Project::new();
     copy_tree(&dir, p.path());
     p.write("src/lib_base/base.ml", "let x = 1\n");
@@ -61,7 +71,7 @@ fn octez(name: &str) -> Project {
     p.git(&["push", "-q", "-u", "origin", "feature"]);
     p.write("src/lib_base/base.ml", "let x = 2\n");
     p.commit_all("change a source file");
-    p
+    Some(p)
 }
 
 fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
@@ -130,7 +140,9 @@ const EXCLUDED_2021_FEATURE: [&str; 11] = [
 
 #[test]
 fn octez_2021_loads() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     let out = p.cmd(&args(&["validate"])).output().unwrap();
     assert!(
         out.status.success(),
@@ -157,7 +169,9 @@ fn octez_2021_loads() {
 // Peer: the same 68 jobs, with the same `when`.
 #[test]
 fn octez_2021_push_on_a_feature_branch() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     let (inc, exc) = split(&p, &[]);
     assert_eq!(inc.len(), 68);
     assert_eq!(names(&exc), sorted(&EXCLUDED_2021_FEATURE));
@@ -191,7 +205,9 @@ fn octez_2021_push_on_a_feature_branch() {
 // is. GitLab's documentation supports `always`.
 #[test]
 fn octez_2021_push_on_a_new_branch() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     p.git(&["checkout", "-q", "-b", "new-branch"]);
     let (inc, _) = split(&p, &[]);
     assert_eq!(inc.len(), 68);
@@ -215,7 +231,9 @@ fn octez_2021_push_on_a_new_branch() {
 // Peer: the same 68 jobs.
 #[test]
 fn octez_2021_merge_request() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     let (inc, exc) = split(&p, &["--source", "merge_request_event"]);
     assert_eq!(inc.len(), 68);
     assert_eq!(names(&exc), sorted(&EXCLUDED_2021_FEATURE));
@@ -230,7 +248,9 @@ fn octez_2021_merge_request() {
 // so GitLab's documentation supports 70.
 #[test]
 fn octez_2021_merge_request_changing_a_dune_file() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     p.write("src/lib_base/dune", "(library (name base))\n");
     p.commit_all("a dune file");
     let (inc, _) = split(&p, &["--source", "merge_request_event"]);
@@ -248,7 +268,9 @@ fn octez_2021_merge_request_changing_a_dune_file() {
 // `git diff origin/master`. GitLab supports `manual`.
 #[test]
 fn octez_2021_merge_request_after_master_moved() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     p.git(&["checkout", "-q", "master"]);
     p.write("docs/introduction/install-bin-ubuntu.sh", "echo install\n");
     p.commit_all("docs on master");
@@ -264,7 +286,9 @@ fn octez_2021_merge_request_after_master_moved() {
 // Peer (with `--variable CI_COMMIT_BRANCH=master`): not compared; the branch is what differs.
 #[test]
 fn octez_2021_push_on_master() {
-    let p = octez(Y2021);
+    let Some(p) = octez(Y2021) else {
+        return;
+    };
     let (inc, _) = split(&p, &["--branch", "master"]);
     assert_eq!(
         names(&inc),
@@ -321,7 +345,9 @@ fn opam_jobs(jobs: &[Value]) -> Vec<&Value> {
 
 #[test]
 fn octez_2022_loads() {
-    let p = octez(Y2022);
+    let Some(p) = octez(Y2022) else {
+        return;
+    };
     let out = p.cmd(&args(&["validate"])).output().unwrap();
     assert!(
         out.status.success(),
@@ -342,7 +368,9 @@ fn octez_2022_loads() {
 // Peer: the same 91 jobs with the same `when` and `allow_failure`.
 #[test]
 fn octez_2022_push_on_a_feature_branch() {
-    let p = octez(Y2022);
+    let Some(p) = octez(Y2022) else {
+        return;
+    };
     let (inc, exc) = split(&p, &[]);
     assert_eq!(inc.len(), 91);
     assert_eq!(count_when(&inc, "manual"), 17);
@@ -377,7 +405,9 @@ fn octez_2022_push_on_a_feature_branch() {
 // (https://docs.gitlab.com/ci/yaml/#dependencies): GitLab's documentation supports this pipeline.
 #[test]
 fn octez_2022_merge_request() {
-    let p = octez(Y2022);
+    let Some(p) = octez(Y2022) else {
+        return;
+    };
     let (inc, exc) = split(&p, &["--source", "merge_request_event"]);
     assert_eq!(inc.len(), 93);
     assert_eq!(exc.len(), 187);
@@ -396,7 +426,9 @@ fn octez_2022_merge_request() {
 // `start_in`: 178 delayed jobs more, 271 in all; `opam:prepare` starts in 1 minute.
 #[test]
 fn octez_2022_merge_request_changing_a_dune_file() {
-    let p = octez(Y2022);
+    let Some(p) = octez(Y2022) else {
+        return;
+    };
     p.write("src/lib_base/dune", "(library (name base))\n");
     p.commit_all("a dune file");
     let mr = args(&["--source", "merge_request_event"]);
@@ -412,7 +444,9 @@ fn octez_2022_merge_request_changing_a_dune_file() {
 // `unified_coverage`, with `dependencies: []`.
 #[test]
 fn octez_2022_push_on_master_includes_the_default_branch_coverage() {
-    let p = octez(Y2022);
+    let Some(p) = octez(Y2022) else {
+        return;
+    };
     let master = args(&["--branch", "master"]);
     let v = p.explain("unified_coverage", &master);
     assert_eq!(v["job"]["dependencies"], serde_json::json!([]));
@@ -428,7 +462,9 @@ const Y2026: &str = "2026-08-21-d26a8bef";
 
 #[test]
 fn octez_2026_loads() {
-    let p = octez(Y2026);
+    let Some(p) = octez(Y2026) else {
+        return;
+    };
     let out = p
         .cmd(&args(&["validate", "--source", "merge_request_event"]))
         .output()
@@ -449,7 +485,9 @@ fn octez_2026_loads() {
 // Peer: no job either.
 #[test]
 fn octez_2026_push_on_a_feature_branch_makes_no_pipeline() {
-    let p = octez(Y2026);
+    let Some(p) = octez(Y2026) else {
+        return;
+    };
     assert_eq!(p.jobs(&TEZOS), Vec::<String>::new());
     let out = p.cmd(&args(&["list"])).output().unwrap();
     assert_contains(
@@ -465,7 +503,9 @@ fn octez_2026_push_on_a_feature_branch_makes_no_pipeline() {
 // `allow_failure`.
 #[test]
 fn octez_2026_push_on_master() {
-    let p = octez(Y2026);
+    let Some(p) = octez(Y2026) else {
+        return;
+    };
     let (inc, exc) = split(&p, &["--branch", "master"]);
     assert_eq!(
         names(&inc),
@@ -506,7 +546,9 @@ fn octez_2026_push_on_master() {
 // we say `true` (commit_titles, select_tezts).
 #[test]
 fn octez_2026_merge_request() {
-    let p = octez(Y2026);
+    let Some(p) = octez(Y2026) else {
+        return;
+    };
     let (inc, exc) = split(&p, &["--source", "merge_request_event"]);
     assert_eq!(inc.len(), 142);
     assert_eq!(count_when(&inc, "manual"), 41);
@@ -530,7 +572,9 @@ fn octez_2026_merge_request() {
 // with the variable the matching workflow rule sets.
 #[test]
 fn octez_2026_pipeline_name() {
-    let p = octez(Y2026);
+    let Some(p) = octez(Y2026) else {
+        return;
+    };
     let v = p.vars("oc.ocaml_fmt", &args(&["--source", "merge_request_event"]));
     assert_eq!(
         v["CI_PIPELINE_NAME"],

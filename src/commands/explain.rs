@@ -36,7 +36,8 @@ pub fn print(
         .or_else(|| loaded.pipeline.jobs.iter().find(|j| j.base_name == *name))
         .ok_or_else(|| {
             Error::Usage(format!(
-                "no job `{name}` in the pipeline; `tezos-ci-local list --all` shows them"
+                "no job `{name}` in the pipeline{}; `tezos-ci-local list --all` shows them",
+                super::suggest::hint(name, loaded.pipeline.jobs.iter().map(|j| j.name.as_str()))
             ))
         })?;
     let planned = loaded.plan.job(&job.name);
@@ -87,7 +88,7 @@ pub fn print(
                 .map(|d| format!(" (start_in {}s)", d.as_secs()))
                 .unwrap_or_default()
         );
-        let _ = writeln!(s, "  allow_failure: {:?}", p.allow_failure);
+        let _ = writeln!(s, "  allow_failure: {}", allow_failure(&p.allow_failure));
         let _ = writeln!(s, "  platform: {}", p.platform);
         let _ = writeln!(
             s,
@@ -143,9 +144,9 @@ pub fn print(
     if let Some(a) = &job.artifacts {
         let _ = writeln!(
             s,
-            "  artifacts: paths [{}], when {:?}{}",
+            "  artifacts: paths [{}], when {}{}",
             a.paths.join(", "),
-            a.when,
+            artifacts_when(a.when),
             a.expire_in
                 .as_ref()
                 .map(|e| format!(", expire_in {e}"))
@@ -155,10 +156,10 @@ pub fn print(
     for c in &job.cache {
         let _ = writeln!(
             s,
-            "  cache: key {:?}, paths [{}], policy {:?}",
-            c.key,
+            "  cache: key {}, paths [{}], policy {}",
+            cache_key(&c.key),
             c.paths.join(", "),
-            c.policy
+            cache_policy(c.policy)
         );
     }
     if let Some(t) = job.timeout {
@@ -428,5 +429,56 @@ impl CacheFacts {
             }),
             Err(why) => json!({ "key": null, "why": why }),
         }
+    }
+}
+
+// GitLab's own words for the values `explain` shows, as written in `.gitlab-ci.yml`.
+
+fn allow_failure(a: &crate::pipeline::model::AllowFailure) -> String {
+    use crate::pipeline::model::AllowFailure;
+    match a {
+        AllowFailure::No => "false".to_string(),
+        AllowFailure::Yes => "true".to_string(),
+        AllowFailure::ExitCodes(codes) => format!(
+            "exit_codes [{}]",
+            codes
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn artifacts_when(w: crate::pipeline::model::ArtifactsWhen) -> &'static str {
+    use crate::pipeline::model::ArtifactsWhen;
+    match w {
+        ArtifactsWhen::OnSuccess => "on_success",
+        ArtifactsWhen::OnFailure => "on_failure",
+        ArtifactsWhen::Always => "always",
+    }
+}
+
+fn cache_key(k: &crate::pipeline::model::CacheKey) -> String {
+    use crate::pipeline::model::CacheKey;
+    match k {
+        CacheKey::Literal(key) => key.clone(),
+        CacheKey::Files { files, prefix } => format!(
+            "files [{}]{}",
+            files.join(", "),
+            prefix
+                .as_ref()
+                .map(|p| format!(" prefix {p}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn cache_policy(p: crate::pipeline::model::CachePolicy) -> &'static str {
+    use crate::pipeline::model::CachePolicy;
+    match p {
+        CachePolicy::Pull => "pull",
+        CachePolicy::Push => "push",
+        CachePolicy::PullPush => "pull-push",
     }
 }

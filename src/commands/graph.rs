@@ -17,29 +17,52 @@ pub fn print(loaded: &Loaded, format: GraphFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Edges to draw: a job's `needs`, or for a stage-ordered job, the jobs of the nearest earlier
-/// stage that has any (the rest follows transitively, and drawing it all would hide the shape).
-fn edges(loaded: &Loaded, graph: &JobGraph) -> Vec<(usize, usize)> {
-    let plan = &loaded.plan;
-    let stage_of = |i: usize| {
-        plan.stages
-            .iter()
-            .position(|s| *s == plan.jobs[i].job.stage)
-            .unwrap_or(0)
-    };
+/// Edges to draw: a job's `needs`, or for a stage-ordered job, every job it waits for that it
+/// does not already wait for through another (the transitive reduction: the nearest earlier stage,
+/// plus a job of an earlier stage that the nearer ones do not wait for, such as one whose
+/// `needs:` let it skip the stages before it). Every dependency the scheduler uses is drawn or
+/// implied by a path.
+fn edges(_loaded: &Loaded, graph: &JobGraph) -> Vec<(usize, usize)> {
+    let ancestors = ancestors(graph);
     let mut out = Vec::new();
     for (i, deps) in graph.deps.iter().enumerate() {
         if graph.uses_needs[i] {
             out.extend(deps.iter().map(|&d| (d, i)));
-        } else if let Some(nearest) = deps.iter().map(|&d| stage_of(d)).max() {
-            out.extend(
-                deps.iter()
-                    .filter(|&&d| stage_of(d) == nearest)
-                    .map(|&d| (d, i)),
-            );
+            continue;
+        }
+        for &d in deps {
+            let implied = deps.iter().any(|&e| e != d && ancestors[e].contains(&d));
+            if !implied {
+                out.push((d, i));
+            }
         }
     }
     out
+}
+
+/// For each job, every job it waits for, directly or not (the graph has no cycles).
+fn ancestors(graph: &JobGraph) -> Vec<std::collections::BTreeSet<usize>> {
+    fn visit(
+        i: usize,
+        graph: &JobGraph,
+        memo: &mut Vec<Option<std::collections::BTreeSet<usize>>>,
+    ) {
+        if memo[i].is_some() {
+            return;
+        }
+        let mut set = std::collections::BTreeSet::new();
+        for &d in &graph.deps[i] {
+            visit(d, graph, memo);
+            set.insert(d);
+            set.extend(memo[d].iter().flatten().copied());
+        }
+        memo[i] = Some(set);
+    }
+    let mut memo = vec![None; graph.deps.len()];
+    for i in 0..graph.deps.len() {
+        visit(i, graph, &mut memo);
+    }
+    memo.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 fn quote(s: &str) -> String {

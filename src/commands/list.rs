@@ -63,6 +63,12 @@ pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
 
 pub fn print(loaded: &Loaded, args: &ListArgs, json: bool) -> anyhow::Result<()> {
     let jobs = listed(loaded, args.all);
+    if args.names {
+        for job in &jobs {
+            println!("{}", job.name);
+        }
+        return Ok(());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&jobs)?);
         return Ok(());

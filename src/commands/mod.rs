@@ -2,6 +2,7 @@
 //! the earlier stages (`app::load`) made.
 
 pub mod engines;
+pub mod completions;
 pub mod explain;
 pub mod graph;
 pub mod hook;
@@ -9,13 +10,21 @@ pub mod list;
 pub mod report;
 pub mod run;
 pub mod runs;
+pub mod suggest;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, ColorArg, Command};
 
 /// Runs the command of the parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let options = &cli.options;
     let common = &options.common;
+    match common.color {
+        ColorArg::Auto => {}
+        when => {
+            console::set_colors_enabled(when == ColorArg::Always);
+            console::set_colors_enabled_stderr(when == ColorArg::Always);
+        }
+    }
     match cli.command {
         None => run::run(options, &[]),
         Some(Command::Run(r)) => run::run(options, &r.names),
@@ -25,6 +34,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Validate) => {
             let loaded = crate::app::load(common)?;
+            run::check_images(&loaded, options.run.default_image.as_deref(), |_| true)?;
             println!(
                 "{}: valid ({} jobs, {} in this {} pipeline)",
                 loaded
@@ -48,15 +58,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             graph::print(&loaded, args.format)
         }
         Some(Command::Logs(args)) => runs::logs(common, &args),
-        Some(Command::Runs) => runs::list(common),
+        Some(Command::Runs(args)) => runs::list(common, &args, options.run.json),
         Some(Command::Report(args)) => report::run(common, &args, options.run.open),
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
         Some(Command::Engines(_)) => engines::run(common, &options.run.engines, options.run.json),
-        Some(Command::Completions { shell }) => {
-            let mut cmd = crate::cli::command();
-            clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());
-            Ok(())
-        }
+        Some(Command::Completions { shell }) => completions::print(shell),
     }
 }

@@ -50,7 +50,11 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         with_needs: args.needs,
         manual: args.manual,
     };
+    check_names(&loaded, jobs)?;
     let picks = select(&loaded.plan, &graph, &selection)?;
+    check_images(&loaded, args.default_image.as_deref(), |i| {
+        picks[i] == Pick::Run
+    })?;
     if args.dry_run {
         print_plan(&loaded, &graph, &picks);
         return Ok(());
@@ -189,6 +193,17 @@ async fn run_async(
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
+    let started = std::time::SystemTime::now();
+    let mut record = serde_json::json!({
+        "project": loaded.checkout.project_dir.canonicalize().unwrap_or_else(|_| loaded.checkout.project_dir.clone()),
+        "branch": loaded.checkout.branch,
+        "tag": loaded.checkout.tag,
+        "commit": loaded.checkout.sha,
+        "source": loaded.origin.source,
+        "started": started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "status": "running",
+    });
+    let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 
     // Image IDs for the result cache's keys.
     let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
@@ -253,7 +268,10 @@ async fn run_async(
 
     let report_options = ReportOptions {
         verbose: args.verbose,
-        color: ReportOptions::stderr_wants_color(),
+        color: match common.color {
+            crate::cli::ColorArg::Auto => ReportOptions::stderr_wants_color(),
+            when => when == crate::cli::ColorArg::Always,
+        },
         interactive: ReportOptions::stderr_is_interactive(),
         json: args.json,
         junit: args.junit.clone(),
@@ -315,6 +333,13 @@ async fn run_async(
         )
         .unwrap_or_default(),
     );
+    record["status"] = serde_json::json!(match summary.status {
+        PipelineStatus::Success => "passed",
+        PipelineStatus::Canceled => "canceled",
+        PipelineStatus::Failed => "failed",
+    });
+    record["duration_ms"] = serde_json::json!(started.elapsed().unwrap_or_default().as_millis());
+    let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
     if let Some(dir) = &args.artifacts_dir {
         export_artifacts(&run_dir.path.join("artifacts"), dir)?;
     }
@@ -328,6 +353,9 @@ async fn run_async(
                 .filter(|(_, r)| r.status == crate::event::JobStatus::Failed)
                 .map(|(i, _)| i.name.as_str())
                 .collect();
+            if !args.json {
+                next_steps(common, &failed);
+            }
             Err(Error::JobsFailed(if failed.len() == 1 {
                 format!("job {}", failed[0])
             } else {
@@ -354,6 +382,82 @@ fn pipeline_identity(common: &CommonArgs, args: &RunArgs, loaded: &Loaded) -> St
         (None, None) => ".gitlab-ci.yml".into(),
     };
     format!("{project} {file} {}", common.source)
+/// After a failure, what to do next: read the log, run again (only what failed or changed runs).
+fn next_steps(common: &CommonArgs, failed: &[&str]) {
+    let dir = if common.directory == Path::new(".") {
+        String::new()
+    } else {
+        format!(" -C {}", common.directory.display())
+    };
+    let quote = |j: &str| {
+        if j.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-:./".contains(c))
+        {
+            j.to_string()
+        } else {
+            format!("'{}'", j.replace('\'', "'\\''"))
+        }
+    };
+    eprintln!("\nNext steps:");
+    if let Some(first) = failed.first() {
+        eprintln!(
+            "  tezos-ci-local{dir} logs {}    # the failed job's log",
+            quote(first)
+        );
+    }
+    eprintln!(
+        "  tezos-ci-local{dir}    # run again: only the failed jobs and those whose inputs changed \
+         run, the others are cached"
+    );
+}
+
+/// Every job to run needs an image: one that names none, with no `default:image` and no
+/// `--default-image`, is an error before anything runs (GitLab's runners have a default; here
+/// the user chooses it), naming the job, where it is defined and the fix.
+pub fn check_images(
+    loaded: &Loaded,
+    default_image: Option<&str>,
+    runs: impl Fn(usize) -> bool,
+) -> Result<(), Error> {
+    if default_image.is_some() {
+        return Ok(());
+    }
+    let missing: Vec<String> = loaded
+        .plan
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, pj)| runs(*i) && pj.image.is_none() && pj.job.trigger.is_none())
+        .map(|(_, pj)| format!("job `{}` ({})", pj.job.name, pj.job.span))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} names no `image:` and the pipeline has no `default: image:`; add one of them, or \
+         pass --default-image IMAGE",
+        missing.join(", ")
+    )))
+}
+
+/// A job name (not a glob) that names no job of the pipeline is a typo more often than not: say
+/// which job it may be. Globs, and names of excluded jobs, are left to `select`'s own message.
+fn check_names(loaded: &Loaded, names: &[String]) -> Result<(), Error> {
+    for name in names {
+        let known = loaded
+            .pipeline
+            .jobs
+            .iter()
+            .any(|j| j.name == *name || j.base_name == *name);
+        if known || name.contains(['*', '?', '[', '{']) {
+            continue;
+        }
+        return Err(Error::Usage(format!(
+            "no job `{name}` in the pipeline{}; `tezos-ci-local list --all` shows them",
+            super::suggest::hint(name, loaded.pipeline.jobs.iter().map(|j| j.name.as_str()))
+        )));
+    }
+    Ok(())
 }
 
 /// Marks a directory `--artifacts-dir` exported to: later runs may replace what is in it.

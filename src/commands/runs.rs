@@ -1,40 +1,92 @@
 //! `runs`, `logs` and `clean`: the run directories and caches kept under the state directory.
 
-use crate::cli::{CleanArgs, CommonArgs, LogsArgs};
+use crate::cli::{CleanArgs, CommonArgs, LogsArgs, RunsArgs};
 use crate::error::Error;
 use crate::store::{self, runs};
 
-pub fn list(common: &CommonArgs) -> anyhow::Result<()> {
+/// Each run's record, written when it starts and when it ends: project, branch, tag, commit,
+/// source, start (Unix seconds), duration and status.
+pub const RECORD: &str = "run.json";
+
+fn record(state: &std::path::Path, id: &str) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(state.join("runs").join(id).join(RECORD)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The checkout `-C` names, as runs record it (its top directory), when it is one.
+fn project_of(common: &CommonArgs) -> Option<std::path::PathBuf> {
+    // The directory itself: a project in a subdirectory of a repository is that subdirectory,
+    // and a directory that is not a repository is a project of its own.
+    common.directory.canonicalize().ok()
+}
+
+/// The run ids of the checkout of `-C`, oldest first (every run with `all`).
+fn runs_of(common: &CommonArgs, state: &std::path::Path, all: bool) -> Vec<String> {
+    let ids = runs::list(state);
+    let project = if all { None } else { project_of(common) };
+    match project {
+        None => ids,
+        Some(p) => ids
+            .into_iter()
+            .filter(|id| {
+                record(state, id).is_some_and(|r| {
+                    r["project"].as_str().map(std::path::Path::new) == Some(p.as_path())
+                })
+            })
+            .collect(),
+    }
+}
+
+pub fn list(common: &CommonArgs, args: &RunsArgs, json: bool) -> anyhow::Result<()> {
     let state = store::state_dir(common.state_dir.as_deref());
-    let ids = runs::list(&state);
+    let mut ids = runs_of(common, &state, args.all);
+    if let Some(limit) = args.limit {
+        // The most recent ones.
+        ids = ids.split_off(ids.len().saturating_sub(limit));
+    }
+    if json {
+        let runs: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| {
+                let mut r = record(&state, id).unwrap_or_else(|| serde_json::json!({}));
+                r["id"] = serde_json::json!(id);
+                r["dir"] = serde_json::json!(state.join("runs").join(id));
+                r
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(());
+    }
     if ids.is_empty() {
-        println!("No runs yet under {}.", state.display());
+        println!(
+            "No runs of this checkout yet under {} (--all shows every run).",
+            state.display()
+        );
         return Ok(());
     }
     for id in ids {
         let dir = state.join("runs").join(&id);
-        let summary: Vec<serde_json::Value> = std::fs::read(dir.join("summary.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let count = |s: &str| {
-            summary
-                .iter()
-                .filter(|j| j["result"]["status"] == s)
-                .count()
-        };
-        let status = if summary.is_empty() {
-            "unfinished".to_string()
-        } else {
-            format!(
-                "{} jobs: {} passed, {} failed, {} cached",
-                summary.len(),
-                count("success") + count("allowed_failure"),
-                count("failed"),
-                count("cached")
-            )
-        };
-        println!("{id}  {status}  {}", dir.display());
+        let r = record(&state, &id).unwrap_or_default();
+        let text = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+        let commit = text("commit");
+        let duration = r["duration_ms"]
+            .as_u64()
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".to_string());
+        let git_ref = r["branch"]
+            .as_str()
+            .or(r["tag"].as_str())
+            .unwrap_or("-")
+            .to_string();
+        println!(
+            "{id}  {:<8} {:>8}  {:<20} {}  {}  {}",
+            text("status"),
+            duration,
+            git_ref,
+            commit.get(..8).unwrap_or(&commit),
+            text("source"),
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -43,8 +95,12 @@ pub fn logs(common: &CommonArgs, args: &LogsArgs) -> anyhow::Result<()> {
     let state = store::state_dir(common.state_dir.as_deref());
     let id = match &args.run {
         Some(id) => id.clone(),
-        None => runs::last(&state)
-            .ok_or_else(|| Error::Usage(format!("no runs yet under {}", state.display())))?,
+        None => runs_of(common, &state, false).pop().ok_or_else(|| {
+            Error::Usage(format!(
+                "no runs of this checkout yet under {} (`tezos-ci-local runs --all` lists every run)",
+                state.display()
+            ))
+        })?,
     };
     let logs = state.join("runs").join(&id).join("logs");
     let name = store::file_name_for(&args.job);
@@ -63,9 +119,21 @@ pub fn logs(common: &CommonArgs, args: &LogsArgs) -> anyhow::Result<()> {
         .collect();
     candidates.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     let path = candidates.pop().ok_or_else(|| {
+        let ran: Vec<String> = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let f = e.file_name().to_string_lossy().into_owned();
+                f.strip_suffix(".log")
+                    .filter(|n| !n.contains(".attempt-"))
+                    .map(String::from)
+            })
+            .collect();
         Error::Usage(format!(
-            "no log for job `{}` in run {id} (it did not run)",
-            args.job
+            "no log for job `{}` in run {id} (it did not run){}",
+            args.job,
+            super::suggest::hint(&args.job, ran.iter().map(String::as_str))
         ))
     })?;
     let mut f = std::fs::File::open(&path).map_err(|source| Error::Io {

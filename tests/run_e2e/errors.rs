@@ -18,7 +18,8 @@ fn refused(p: &Project, env: &[(&str, &str)]) -> Run {
 
 #[test]
 fn bad_yaml_names_file_and_line() {
-    let ci = "job:\n  image: busybox:latest\n  script:\n    - echo hi\n   bad: indent\n";
+    let ci =
+        "job:\n  image: tezos-ci-local/busybox:amd64\n  script:\n    - echo hi\n   bad: indent\n";
     let run = refused(&Project::new(ci, &[]), &[]);
     assert!(run.stderr.contains(".gitlab-ci.yml:5:"), "{run}");
 }
@@ -26,7 +27,7 @@ fn bad_yaml_names_file_and_line() {
 #[test]
 fn bad_yaml_in_an_included_file_names_that_file() {
     let ci = "include:\n  - local: ci/jobs.yml\n";
-    let jobs = "job:\n  image: busybox:latest\n  script: echo: hi\n";
+    let jobs = "job:\n  image: tezos-ci-local/busybox:amd64\n  script: echo: hi\n";
     let run = refused(&Project::new(ci, &[("ci/jobs.yml", jobs)]), &[]);
     assert!(run.stderr.contains("ci/jobs.yml:3:"), "{run}");
 }
@@ -35,10 +36,10 @@ fn bad_yaml_in_an_included_file_names_that_file() {
 fn an_unknown_need_names_file_line_and_job() {
     let ci = "\
 build:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script: [echo build]
 test:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script: [echo test]
   needs:
     - build
@@ -52,7 +53,7 @@ test:
 
 #[test]
 fn no_docker_engine_says_how_to_get_one() {
-    let ci = "job:\n  image: busybox:latest\n  script: [echo hi]\n";
+    let ci = "job:\n  image: tezos-ci-local/busybox:amd64\n  script: [echo hi]\n";
     let p = Project::new(ci, &[]);
     // Port 1 on the loopback: nothing listens there.
     let run = refused(&p, &[("DOCKER_HOST", "tcp://127.0.0.1:1")]);

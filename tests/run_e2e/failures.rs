@@ -14,7 +14,7 @@ fn a_failed_job_fails_the_pipeline_and_skips_what_follows() {
     let ci = r#"
 stages: [build, test, cleanup]
 default:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
 broken:
   stage: build
   script:
@@ -73,7 +73,7 @@ fn allowed_failures_let_the_pipeline_pass() {
     };
     let ci = r#"
 default:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
 flaky:
   allow_failure: true
   script: [exit 1]
@@ -126,7 +126,7 @@ fn a_job_that_times_out_fails_fast_and_runs_its_after_script() {
     };
     let ci = r#"
 slow:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   timeout: 2s
   script:
     - echo going to sleep
@@ -164,7 +164,7 @@ fn a_job_passes_on_its_retry() {
     // the retry restores it and passes. Nothing else carries state between attempts.
     let ci = r#"
 flaky:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   retry: 1
   cache:
     key: retry-marker
@@ -212,7 +212,7 @@ fn a_job_that_always_fails_is_retried_then_fails() {
     };
     let ci = r#"
 hopeless:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   retry: 2
   script:
     - echo "trying"

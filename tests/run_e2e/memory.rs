@@ -26,7 +26,7 @@ fn a_gigabyte_of_log_keeps_memory_flat() {
     };
     let ci = r#"
 big:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script:
     # fold leaves the last (824-byte) line unterminated: echo ends it.
     - head -c 1073741824 /dev/zero | tr '\0' 'x' | fold -w 1000; echo

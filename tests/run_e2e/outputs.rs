@@ -9,7 +9,7 @@ const CHAIN: &str = r#"
 stages: [one, two, three, four]
 
 default:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
 
 a:
   stage: one
@@ -136,7 +136,7 @@ fn cache_is_kept_between_runs() {
     };
     let ci = r#"
 remember:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   cache:
     key: visits
     paths: [.visits/]

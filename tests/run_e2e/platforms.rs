@@ -8,7 +8,7 @@ stages: [build, check]
 
 x86_64:
   stage: build
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script:
     - uname -m | tee arch-x86_64.txt
   artifacts:
@@ -16,7 +16,7 @@ x86_64:
 
 arm64:
   stage: build
-  image: arm64v8/busybox:latest
+  image: tezos-ci-local/busybox:arm64
   tags: [arm64]
   script:
     - uname -m | tee arch-arm64.txt
@@ -25,7 +25,7 @@ arm64:
 
 s390x:
   stage: build
-  image: s390x/busybox:latest
+  image: tezos-ci-local/busybox:s390x
   tags: [s390x]
   script:
     - uname -m | tee arch-s390x.txt
@@ -34,7 +34,7 @@ s390x:
 
 check:
   stage: check
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   needs: [x86_64, arm64, s390x]
   script:
     - test "$(uname -m)" = x86_64
@@ -105,9 +105,9 @@ fn a_service_is_reached_by_its_alias() {
     };
     let ci = r#"
 web:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   services:
-    - name: busybox:latest
+    - name: tezos-ci-local/busybox:amd64
       alias: web
       command:
         - sh
@@ -172,7 +172,7 @@ fn a_platform_routed_to_another_engine_runs_there_and_passes_artifacts() {
     let remote = TcpEngine::start();
     let ci = r#"
 arm64:
-  image: arm64v8/busybox:latest
+  image: tezos-ci-local/busybox:arm64
   tags: [arm64]
   script:
     - uname -m | tee arch-arm64.txt
@@ -180,7 +180,7 @@ arm64:
   artifacts:
     paths: [arch-arm64.txt]
 check:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   needs: [arm64]
   script:
     - test "$(cat arch-arm64.txt)" = aarch64

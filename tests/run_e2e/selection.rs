@@ -7,7 +7,7 @@ const PIPELINE: &str = r#"
 stages: [build, test, deploy]
 
 default:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
 
 build:
   stage: build
@@ -140,7 +140,7 @@ fn a_dry_run_creates_nothing() {
     // A job name of its own, so the engine's events can be filtered on its label while other
     // tests run.
     let job = unique("dry");
-    let ci = format!("{job}:\n  image: busybox:latest\n  script: [echo hello]\n");
+    let ci = format!("{job}:\n  image: tezos-ci-local/busybox:amd64\n  script: [echo hello]\n");
     let p = Project::new(&ci, &[]);
     let label = format!("tezos-ci-local.job={job}");
 
@@ -181,7 +181,7 @@ fn commits_and_clones_are_run_as_committed() {
     };
     let ci = r#"
 show:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script:
     - echo "branch=${CI_COMMIT_BRANCH:-none} version=$(cat version.txt)"
 "#;

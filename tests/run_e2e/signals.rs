@@ -8,12 +8,12 @@ use crate::support::*;
 
 const SLEEPER: &str = r#"
 sleeper:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   script:
     - echo "sleeping now"
     - sleep 60
 after_sleeper:
-  image: busybox:latest
+  image: tezos-ci-local/busybox:amd64
   needs: [sleeper]
   script: [echo never]
 "#;
