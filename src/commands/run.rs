@@ -382,6 +382,8 @@ fn pipeline_identity(common: &CommonArgs, args: &RunArgs, loaded: &Loaded) -> St
         (None, None) => ".gitlab-ci.yml".into(),
     };
     format!("{project} {file} {}", common.source)
+}
+
 /// After a failure, what to do next: read the log, run again (only what failed or changed runs).
 fn next_steps(common: &CommonArgs, failed: &[&str]) {
     let dir = if common.directory == Path::new(".") {
