@@ -244,9 +244,7 @@ impl IncludeContext for IncludeEval<'_> {
     }
 
     fn expand(&self, text: &str) -> String {
-        crate::plan::variables::expand_keeping_unknown(text, &|n| {
-            self.vars.get(n).map(String::from)
-        })
+        crate::expand::expand_keeping_unknown(text, &|n| self.vars.get(n).map(String::from))
     }
 
     fn included(&self, rules: &[Rule]) -> Result<bool, ConfigError> {

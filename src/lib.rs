@@ -12,6 +12,8 @@ pub mod engines;
 pub mod error;
 pub mod event;
 pub mod executor;
+pub mod expand;
+pub mod expr;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

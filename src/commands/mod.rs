@@ -1,8 +1,8 @@
 //! One module per command: `run` dispatches the parsed command line to them; each renders what
 //! the earlier stages (`app::load`) made.
 
-pub mod engines;
 pub mod completions;
+pub mod engines;
 pub mod explain;
 pub mod graph;
 pub mod hook;

@@ -534,7 +534,7 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
         let text = string(n, &k)?;
         // Parsed now, so `validate` shows a broken expression in any rule, not only in the
         // rules that evaluation reaches.
-        crate::rules::expr::parse(&text).map_err(|e| err(n, &k, e.to_string()))?;
+        crate::expr::parse(&text).map_err(|e| err(n, &k, e.to_string()))?;
         r.if_expr = Some(text);
     }
     if let Some(n) = m.get("changes") {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::error::ConfigError;
+use crate::expr;
 use crate::pipeline::model::{OnlyExcept, Rule};
-use crate::rules::expr;
 use crate::rules::glob::{PathPattern, first_match};
 
 /// The files a pipeline changes, as `rules:changes` sees them.
@@ -167,7 +167,7 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, key: &str) -> Result<Evaluation, 
 /// used. If it does not exist, the `$` is interpreted as being part of a path"
 /// (docs.gitlab.com/ci/yaml/#ruleschanges).
 fn expand_path(path: &str, facts: &Facts) -> String {
-    crate::plan::variables::expand_keeping_unknown(path, facts.vars)
+    crate::expand::expand_keeping_unknown(path, facts.vars)
 }
 
 fn expand_paths(paths: &[String], facts: &Facts) -> Vec<String> {

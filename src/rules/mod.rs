@@ -2,7 +2,8 @@
 //! the evaluation of `rules:`, `workflow:rules`, include rules and legacy `only`/`except` (`eval`).
 
 pub mod eval;
-pub mod expr;
+/// The `rules:if` language lives below the pipeline model (`crate::expr`), which parses it.
+pub use crate::expr;
 pub mod glob;
 
 pub use eval::{

@@ -10,9 +10,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::executor::{ArtifactInput, CacheSpec, JobSpec, PullPolicy, ServiceSpec, Workspace};
+use crate::expand::expand;
 use crate::pipeline::model::CacheKey;
 use crate::plan::Plan;
-use crate::plan::variables::expand;
 use crate::scheduler::result_keys::FileDigests;
 use crate::scheduler::{Finished, Prepare, Prepared};
 use crate::store::runs::RunDir;
