@@ -295,11 +295,12 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
     };
     let checkout = loaded.checkout.clone();
     let file_digests = Arc::new(FileDigests::new(move || checkout.file_digests()));
+    let run_id = run_dir.id.clone();
     let factory = SpecFactory {
-        plan,
-        run_dir: &run_dir,
+        plan: Arc::new(plan.clone()),
+        run_dir,
         settings: SpecSettings {
-            run_id: run_dir.id.clone(),
+            run_id,
             workspace: LazyWorkspace::new(|| Err("explain runs no job".into())),
             project_root: loaded.checkout.project_dir.clone(),
             file_digests: file_digests.clone(),

@@ -63,7 +63,11 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(common, args, loaded, graph, picks))
+    let result = runtime.block_on(run_async(common, args, loaded, graph, picks));
+    // A preparation that Ctrl-C abandoned may still be copying the project on a blocking thread:
+    // the run is over, so the process does not wait for it.
+    runtime.shutdown_background();
+    result
 }
 
 fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error> {
@@ -244,10 +248,14 @@ async fn run_async(
     };
     let cache = (!args.no_cache)
         .then(|| result_cache_at(args.result_cache.as_deref(), &config, &state, limit));
-    let mut prepare = CachingPrepare::new(
+    let plan = Arc::new(loaded.plan.clone());
+    let prepare = Arc::new(std::sync::Mutex::new(CachingPrepare::new(
         SpecFactory {
-            plan: &loaded.plan,
-            run_dir: &run_dir,
+            plan: plan.clone(),
+            run_dir: RunDir {
+                id: run_dir.id.clone(),
+                path: run_dir.path.clone(),
+            },
             settings,
         },
         cache,
@@ -263,8 +271,7 @@ async fn run_async(
                 .map(|u| u.name.clone())
                 .collect(),
         },
-        &run_dir,
-    );
+    )));
 
     let report_options = ReportOptions {
         verbose: args.verbose,
@@ -306,20 +313,23 @@ async fn run_async(
     };
     let interrupts = signals();
     let summary = Dispatcher::new(
-        &loaded.plan,
+        &plan,
         &graph,
         picks,
         options,
         executor.clone(),
-        &mut prepare,
+        prepare.clone(),
         &mut emit,
     )
     .run(interrupts)
     .await;
     let _ = reporter.finish();
-    prepare.evict();
-    for w in &prepare.warnings {
-        eprintln!("warning: {w}");
+    // Held only by a preparation that Ctrl-C abandoned: eviction waits for the next run then.
+    if let Ok(prepare) = prepare.try_lock() {
+        prepare.evict();
+        for w in &prepare.warnings {
+            eprintln!("warning: {w}");
+        }
     }
     let _ = std::fs::remove_dir_all(&snapshot_dest);
     let _ = std::fs::write(

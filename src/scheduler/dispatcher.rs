@@ -2,9 +2,16 @@
 //! (up to the concurrency limit), applies GitLab's status rules, retries, delays and cancellation,
 //! and turns what executors send into `RunEvent`s. Executors and reporters only talk to it by
 //! messages; nothing else holds mutable state.
+//!
+//! The loop never blocks: what touches files or hashes (preparing a job: the project snapshot, the
+//! project files' digests, the digests of received artifacts, result-cache lookups and restores;
+//! storing a passed job's result) runs on a blocking thread, one piece of work at a time in the
+//! order the loop queued it, and reports back by message. Meanwhile log lines flow, running jobs
+//! end and Ctrl-C is answered.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -16,9 +23,9 @@ use crate::executor::{AttemptStatus, Executor, JobOutcome};
 use crate::pipeline::model::When;
 use crate::plan::select::Pick;
 use crate::plan::{JobGraph, Plan};
-use crate::scheduler::{Finished, Prepare, Prepared, SchedulerOptions};
+use crate::scheduler::{Finished, Prepared, SchedulerOptions, SharedPrepare};
 
-/// Messages from running jobs.
+/// Messages from running jobs and from the preparation worker.
 enum Msg {
     Done {
         index: usize,
@@ -27,6 +34,40 @@ enum Msg {
         coverage: Option<f64>,
         log: Option<std::path::PathBuf>,
     },
+    /// A job's preparation is over.
+    Prepared {
+        index: usize,
+        attempt: u32,
+        ready: Ready,
+    },
+    /// A job's result went through `Prepare::finished` (stored in the result cache if it passed).
+    Stored { index: usize, finished: Finished },
+}
+
+/// A prepared job, with its log opened (off the loop too: it creates a file).
+enum Ready {
+    Run {
+        spec: Box<crate::executor::JobSpec>,
+        key: Option<String>,
+        sink: LogSink,
+        log: Option<std::path::PathBuf>,
+    },
+    Cached(Finished),
+    Fail(String),
+}
+
+/// Work for the preparation worker, done in the order queued.
+enum Work {
+    Prepare {
+        index: usize,
+        attempt: u32,
+        inputs: Vec<Finished>,
+    },
+    Store {
+        index: usize,
+        outcome: Box<JobOutcome>,
+        finished: Box<Finished>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -34,10 +75,14 @@ enum State {
     Waiting,
     /// Delayed until this instant.
     Delayed(tokio::time::Instant),
+    /// Its preparation is queued or under way (it holds a slot, as a running job does).
+    Preparing,
     Running {
         started: Instant,
         key: Option<String>,
     },
+    /// Ended; its result is being stored. What it would be reported as if the store is given up.
+    Storing(Box<Finished>),
     Done(Box<Finished>),
 }
 
@@ -55,7 +100,10 @@ pub struct Dispatcher<'a> {
     picks: Vec<Pick>,
     options: SchedulerOptions,
     executor: Arc<dyn Executor>,
-    prepare: &'a mut dyn Prepare,
+    prepare: SharedPrepare,
+    /// Work queued for the preparation worker, and whether a piece of it is under way.
+    work: VecDeque<Work>,
+    working: bool,
     emit: &'a mut dyn FnMut(&RunEvent),
     states: Vec<State>,
     running: usize,
@@ -77,7 +125,7 @@ impl<'a> Dispatcher<'a> {
         picks: Vec<Pick>,
         options: SchedulerOptions,
         executor: Arc<dyn Executor>,
-        prepare: &'a mut dyn Prepare,
+        prepare: SharedPrepare,
         emit: &'a mut dyn FnMut(&RunEvent),
     ) -> Self {
         let n = plan.jobs.len();
@@ -88,6 +136,8 @@ impl<'a> Dispatcher<'a> {
             options,
             executor,
             prepare,
+            work: VecDeque::new(),
+            working: false,
             emit,
             states: vec![State::Waiting; n],
             running: 0,
@@ -151,7 +201,8 @@ impl<'a> Dispatcher<'a> {
         let (log_tx, mut log_rx) = mpsc::channel::<LogLine>(1024);
         let mut forced = false;
         loop {
-            self.advance(&done_tx, &log_tx);
+            self.advance();
+            self.pump(&done_tx, &log_tx);
             if self.all_done() {
                 break;
             }
@@ -177,7 +228,19 @@ impl<'a> Dispatcher<'a> {
                 }
                 // Log lines before completions: a job's last lines are sent before it reports done.
                 Some(line) = log_rx.recv() => (self.emit)(&RunEvent::JobLog { job: line.job, line: line.line }),
-                Some(msg) = done_rx.recv() => self.on_done(msg),
+                Some(msg) = done_rx.recv() => match msg {
+                    Msg::Done { .. } => self.on_done(msg),
+                    Msg::Prepared { index, attempt, ready } => {
+                        self.working = false;
+                        self.on_prepared(index, attempt, ready, &done_tx);
+                    }
+                    Msg::Stored { index, finished } => {
+                        self.working = false;
+                        if matches!(self.states[index], State::Storing(_)) {
+                            self.complete(index, finished);
+                        }
+                    }
+                },
                 // Executors stop promptly when canceled; one that does not is given up on.
                 _ = sleep_until_opt(self.cancel_deadline) => {
                     forced = true;
@@ -204,12 +267,19 @@ impl<'a> Dispatcher<'a> {
         if forced {
             self.cancel.cancel();
             for i in 0..self.states.len() {
-                if matches!(self.states[i], State::Running { .. }) {
-                    self.finish_without_running(
+                match &self.states[i] {
+                    State::Running { .. } => self.finish_without_running(
                         i,
                         JobStatus::Canceled,
                         Some("killed by a second interrupt".into()),
-                    );
+                    ),
+                    // Its store is abandoned (an entry is written aside and renamed into place,
+                    // so none is left half written); its result stands.
+                    State::Storing(f) => {
+                        let f = (**f).clone();
+                        self.complete(i, f);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -251,6 +321,18 @@ impl<'a> Dispatcher<'a> {
         self.canceling = true;
         self.cancel_deadline = Some(tokio::time::Instant::now() + self.options.cancel_grace);
         self.cancel.cancel();
+        // Queued preparations are dropped; the one under way, if any, is abandoned (what it
+        // reports is ignored). Stores of jobs that passed still go on, until the grace ends.
+        self.work.retain(|w| matches!(w, Work::Store { .. }));
+        for i in 0..self.states.len() {
+            if matches!(self.states[i], State::Preparing) {
+                self.finish_without_running(
+                    i,
+                    JobStatus::Canceled,
+                    Some("interrupted while it was being prepared".into()),
+                );
+            }
+        }
         for i in 0..self.states.len() {
             if self.picks[i] != Pick::Unselected
                 && matches!(self.states[i], State::Waiting | State::Delayed(_))
@@ -294,7 +376,7 @@ impl<'a> Dispatcher<'a> {
     }
 
     fn complete(&mut self, i: usize, finished: Finished) {
-        if matches!(self.states[i], State::Running { .. }) {
+        if matches!(self.states[i], State::Running { .. } | State::Preparing) {
             self.running -= 1;
         }
         (self.emit)(&RunEvent::JobFinished {
@@ -307,7 +389,7 @@ impl<'a> Dispatcher<'a> {
 
     /// Moves every job whose dependencies are settled: to a result (skipped...), to a delay, or
     /// to running, while there is room. Jobs start in plan order, which is stage then file order.
-    fn advance(&mut self, done_tx: &mpsc::UnboundedSender<Msg>, log_tx: &mpsc::Sender<LogLine>) {
+    fn advance(&mut self) {
         if self.canceling {
             return;
         }
@@ -335,7 +417,7 @@ impl<'a> Dispatcher<'a> {
                         if self.running >= self.options.max_parallel.max(1) {
                             continue;
                         }
-                        self.start(i, self.next_attempt[i], done_tx, log_tx);
+                        self.start(i, self.next_attempt[i]);
                         progressed = true;
                     }
                 }
@@ -396,51 +478,131 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    fn start(
-        &mut self,
-        i: usize,
-        attempt: u32,
-        done_tx: &mpsc::UnboundedSender<Msg>,
-        log_tx: &mpsc::Sender<LogLine>,
-    ) {
-        let inputs: Vec<&Finished> = self.graph.artifacts_from[i]
+    /// Queues job `i`'s preparation; it holds a slot from now on.
+    fn start(&mut self, i: usize, attempt: u32) {
+        let inputs: Vec<Finished> = self.graph.artifacts_from[i]
             .iter()
             .filter_map(|&d| match &self.states[d] {
-                State::Done(f) => Some(f.as_ref()),
+                State::Done(f) => Some((**f).clone()),
                 _ => None,
             })
             .collect();
-        let prepared = self.prepare.prepare(i, attempt, &inputs);
+        self.running += 1;
+        self.states[i] = State::Preparing;
+        self.work.push_back(Work::Prepare {
+            index: i,
+            attempt,
+            inputs,
+        });
+    }
+
+    /// Hands the next piece of queued work to a blocking thread, unless one is under way. One at
+    /// a time, in order: jobs start in the order they became ready, and `Prepare` needs no lock
+    /// of its own.
+    fn pump(&mut self, done_tx: &mpsc::UnboundedSender<Msg>, log_tx: &mpsc::Sender<LogLine>) {
+        if self.working {
+            return;
+        }
+        let Some(work) = self.work.pop_front() else {
+            return;
+        };
+        self.working = true;
+        let prepare = self.prepare.clone();
+        let tx = done_tx.clone();
+        match work {
+            Work::Prepare {
+                index,
+                attempt,
+                inputs,
+            } => {
+                let job = self.plan.jobs[index].job.name.clone();
+                let coverage = self.plan.jobs[index].job.coverage.clone();
+                let log_tx = log_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    // A panic must still report back, or the job would wait forever.
+                    let ready = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let mut p = prepare.lock().unwrap_or_else(PoisonError::into_inner);
+                        let refs: Vec<&Finished> = inputs.iter().collect();
+                        match p.prepare(index, attempt, &refs) {
+                            Prepared::Cached(f) => Ready::Cached(f),
+                            Prepared::Fail(reason) => Ready::Fail(reason),
+                            Prepared::Run { spec, key, masks } => {
+                                let log = p.log_path(index, attempt);
+                                let coverage = coverage
+                                    .as_ref()
+                                    .and_then(|c| regex::Regex::new(&c[1..c.len() - 1]).ok());
+                                match LogSink::new(
+                                    &job,
+                                    log.as_deref(),
+                                    Some(log_tx),
+                                    masks,
+                                    coverage,
+                                ) {
+                                    Ok(sink) => Ready::Run {
+                                        spec,
+                                        key,
+                                        sink,
+                                        log,
+                                    },
+                                    Err(e) => {
+                                        Ready::Fail(format!("cannot write the job's log: {e}"))
+                                    }
+                                }
+                            }
+                        }
+                    }))
+                    .unwrap_or_else(|_| Ready::Fail("preparing the job panicked".into()));
+                    let _ = tx.send(Msg::Prepared {
+                        index,
+                        attempt,
+                        ready,
+                    });
+                });
+            }
+            Work::Store {
+                index,
+                outcome,
+                finished,
+            } => {
+                tokio::task::spawn_blocking(move || {
+                    let mut stored = (*finished).clone();
+                    let ok = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        let mut p = prepare.lock().unwrap_or_else(PoisonError::into_inner);
+                        p.finished(index, &outcome, &mut stored);
+                    }));
+                    let finished = if ok.is_ok() { stored } else { *finished };
+                    let _ = tx.send(Msg::Stored { index, finished });
+                });
+            }
+        }
+    }
+
+    /// A preparation reported back: the job is cached, fails, or starts on its executor.
+    fn on_prepared(
+        &mut self,
+        i: usize,
+        attempt: u32,
+        ready: Ready,
+        done_tx: &mpsc::UnboundedSender<Msg>,
+    ) {
+        if !matches!(self.states[i], State::Preparing) {
+            return; // canceled while it was prepared
+        }
         let pj = &self.plan.jobs[i];
-        match prepared {
-            Prepared::Cached(mut f) => {
+        match ready {
+            Ready::Cached(mut f) => {
                 f.result.status = JobStatus::Cached;
                 self.complete(i, f);
             }
-            Prepared::Fail(reason) => self.prepare_failed(i, attempt, reason),
-            Prepared::Run { spec, key, masks } => {
-                let log_path = self.prepare.log_path(i, attempt);
-                let coverage = pj
-                    .job
-                    .coverage
-                    .as_ref()
-                    .and_then(|c| regex::Regex::new(&c[1..c.len() - 1]).ok());
-                let sink = match LogSink::new(
-                    &pj.job.name,
-                    log_path.as_deref(),
-                    Some(log_tx.clone()),
-                    masks,
-                    coverage,
-                ) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        self.prepare_failed(i, attempt, format!("cannot write the job's log: {e}"));
-                        return;
-                    }
-                };
+            Ready::Fail(reason) => self.prepare_failed(i, attempt, reason),
+            Ready::Run {
+                spec,
+                key,
+                sink,
+                log,
+            } => {
                 let token = self.cancel.child_token();
                 self.job_tokens.insert(i, token.clone());
-                self.running += 1;
                 self.states[i] = State::Running {
                     started: Instant::now(),
                     key,
@@ -459,7 +621,7 @@ impl<'a> Dispatcher<'a> {
                         attempt,
                         outcome,
                         coverage,
-                        log: log_path,
+                        log,
                     });
                 });
             }
@@ -482,7 +644,10 @@ impl<'a> Dispatcher<'a> {
             outcome,
             coverage,
             log,
-        } = msg;
+        } = msg
+        else {
+            return;
+        };
         let State::Running { started, key, .. } = &self.states[i] else {
             return; // already settled (a second interrupt gave up on it)
         };
@@ -530,15 +695,27 @@ impl<'a> Dispatcher<'a> {
             log,
             junit: outcome.junit.clone(),
         };
-        let mut finished = Finished {
+        let finished = Finished {
             job: pj.job.name.clone(),
             result,
             artifacts: outcome.artifacts.clone(),
             dotenv: outcome.dotenv.clone(),
             key,
         };
-        self.prepare.finished(i, &outcome, &mut finished);
-        self.complete(i, finished);
+        if outcome.status == AttemptStatus::Canceled {
+            // Nothing to store, and Ctrl-C's answer must not wait behind a store under way.
+            self.complete(i, finished);
+            return;
+        }
+        // The job is over: its slot is free while its result is stored.
+        self.running -= 1;
+        self.states[i] = State::Storing(Box::new(finished.clone()));
+        self.job_tokens.remove(&i);
+        self.work.push_back(Work::Store {
+            index: i,
+            outcome: Box::new(outcome),
+            finished: Box::new(finished),
+        });
     }
 }
 

@@ -1,6 +1,6 @@
 //! Runs the job graph: a ready queue in one dispatcher loop (`dispatcher`), fed by the plan and
 //! the selection, starting each job through a [`Prepare`] (which builds its spec or finds its
-//! cached result) and an executor, and reporting everything as `RunEvent`s.
+//! cached result, off the loop) and an executor, and reporting everything as `RunEvent`s.
 
 pub mod dispatcher;
 pub mod key_encoding;
@@ -41,16 +41,25 @@ pub enum Prepared {
     Fail(String),
 }
 
-/// Builds what a job needs to start. The dispatcher owns the state; this only computes.
+/// Builds what a job needs to start. The dispatcher owns the state; this only computes. Its
+/// calls touch files (the project snapshot, hashing, the result cache), so the dispatcher makes
+/// them on a blocking thread, one at a time and in the order it asks, never on its loop: see
+/// [`SharedPrepare`].
 pub trait Prepare: Send {
     /// `inputs`: the finished jobs whose artifacts this one receives, in order.
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared;
-    /// Called once a job has a final result (not on attempts that will be retried); may add to
-    /// the result's `reason` (why a job ran).
+    /// Called once a job has a final result (not on attempts that will be retried, nor on
+    /// canceled ones: they have nothing to store); may add to the result's `reason` (why a job
+    /// ran).
     fn finished(&mut self, _index: usize, _outcome: &JobOutcome, _finished: &mut Finished) {}
     /// Where the log of an attempt goes.
     fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf>;
 }
+
+/// How the dispatcher holds a [`Prepare`]: shared with its blocking calls, and given back to the
+/// caller after the run (warnings, eviction). A call the run gave up on (a preparation canceled by
+/// Ctrl-C) may still hold the lock when the run returns: use `try_lock` there.
+pub type SharedPrepare = std::sync::Arc<std::sync::Mutex<dyn Prepare>>;
 
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
@@ -63,6 +72,8 @@ pub struct SchedulerOptions {
     pub cancel_grace: Duration,
 }
 
+#[cfg(test)]
+mod nonblocking_tests;
 #[cfg(test)]
 mod result_keys_tests;
 #[cfg(test)]

@@ -16,7 +16,6 @@ use crate::scheduler::key_encoding::{Enc, KeyParts, what_changed};
 use crate::scheduler::spec::SpecFactory;
 use crate::scheduler::{Finished, Prepare, Prepared};
 use crate::store::result_cache::{Hit, ResultCache, Store, file_digest, link_file, link_tree};
-use crate::store::runs::RunDir;
 
 /// Variables that change with every commit or run but do not reach what a job computes from its
 /// files: they are left out of keys, or nothing would ever be cached. `CI_COMMIT_REF_NAME` and
@@ -442,8 +441,8 @@ pub fn plan_keys(
     ctx: &KeyContext,
     cache: Option<&ResultCache>,
 ) -> Vec<Result<JobKey, String>> {
-    struct Env<'x, 'f> {
-        factory: &'x SpecFactory<'f>,
+    struct Env<'x> {
+        factory: &'x SpecFactory,
         graph: &'x JobGraph,
         picks: &'x [Pick],
         ctx: &'x KeyContext,
@@ -457,7 +456,7 @@ pub fn plan_keys(
         if let Some(k) = &memo[i] {
             return k.clone();
         }
-        let plan = env.factory.plan;
+        let plan = &env.factory.plan;
         let mut inputs = Vec::new();
         let mut received: HashMap<String, Received> = HashMap::new();
         let mut unknown = None;
@@ -557,13 +556,12 @@ struct Restored {
     junit: Vec<PathBuf>,
 }
 
-pub struct CachingPrepare<'a> {
-    pub inner: SpecFactory<'a>,
+pub struct CachingPrepare {
+    pub inner: SpecFactory,
     /// `None` with `--no-cache`.
     pub cache: Option<ResultCache>,
     pub rerun: Rerun,
     pub keys: KeyContext,
-    pub run_dir: &'a RunDir,
     /// Problems met while storing results (reported at the end; they never fail a job).
     pub warnings: Vec<String>,
     /// What each finished job gave the jobs after it (its artifact files' digests), by name:
@@ -575,20 +573,18 @@ pub struct CachingPrepare<'a> {
     parts: HashMap<usize, KeyParts>,
 }
 
-impl<'a> CachingPrepare<'a> {
+impl CachingPrepare {
     pub fn new(
-        inner: SpecFactory<'a>,
+        inner: SpecFactory,
         cache: Option<ResultCache>,
         rerun: Rerun,
         keys: KeyContext,
-        run_dir: &'a RunDir,
     ) -> Self {
         CachingPrepare {
             inner,
             cache,
             rerun,
             keys,
-            run_dir,
             warnings: Vec::new(),
             received: HashMap::new(),
             why: HashMap::new(),
@@ -610,7 +606,7 @@ impl<'a> CachingPrepare<'a> {
         let spec = KeyContext::key_spec(&self.inner, index, inputs)?;
         let received = &self.received;
         self.keys
-            .key(self.inner.plan, index, &spec, inputs, &|f: &Finished| {
+            .key(&self.inner.plan, index, &spec, inputs, &|f: &Finished| {
                 Ok(match (&f.artifacts, f.dotenv.is_empty()) {
                     (None, true) => None,
                     (None, false) => Some(Received::default()),
@@ -624,21 +620,21 @@ impl<'a> CachingPrepare<'a> {
     /// reporters do not read from the cache, whose entries may be evicted.
     fn restore(&self, index: usize, hit: &Hit) -> std::io::Result<Restored> {
         let job = &self.inner.plan.jobs[index].job.name;
-        let log = self.run_dir.log_path(job, 1);
+        let log = self.inner.run_dir.log_path(job, 1);
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::copy(hit.log(), &log)?;
         let artifacts = match hit.artifacts() {
             Some(from) => {
-                let to = self.run_dir.artifacts_path(job);
+                let to = self.inner.run_dir.artifacts_path(job);
                 let _ = std::fs::remove_dir_all(&to);
                 link_tree(&from, &to)?;
                 Some(to)
             }
             None => None,
         };
-        let reports = self.run_dir.reports_path(job);
+        let reports = self.inner.run_dir.reports_path(job);
         let _ = std::fs::remove_dir_all(&reports);
         let mut junit = Vec::new();
         for from in hit.junit() {
@@ -710,7 +706,7 @@ impl Rerun {
     }
 }
 
-impl Prepare for CachingPrepare<'_> {
+impl Prepare for CachingPrepare {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
         // Every attempt has the key (a job that passes on a retry is cached, and its dependents'
         // keys stand for it); only the first looks it up.

@@ -87,10 +87,13 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         .map(|(p, d)| (p.to_string(), d.to_string()))
         .collect();
     let file_digests = Arc::new(FileDigests::new(move || files.clone()));
-    let mut prepare = CachingPrepare::new(
+    let prepare = Arc::new(std::sync::Mutex::new(CachingPrepare::new(
         SpecFactory {
-            plan: &plan,
-            run_dir: &run_dir,
+            plan: Arc::new(plan.clone()),
+            run_dir: RunDir {
+                id: run_dir.id.clone(),
+                path: run_dir.path.clone(),
+            },
             settings: SpecSettings {
                 run_id: run_dir.id.clone(),
                 workspace: LazyWorkspace::ready(Workspace {
@@ -122,8 +125,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
             files: file_digests,
             masked: Default::default(),
         },
-        &run_dir,
-    );
+    )));
     let mut status = HashMap::new();
     let mut reason = HashMap::new();
     let mut emit = |e: &RunEvent| {
@@ -146,11 +148,12 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         run_picks,
         options,
         Arc::new(r.exec.clone()),
-        &mut prepare,
+        prepare.clone(),
         &mut emit,
     )
     .run(rx)
     .await;
+    let prepare = prepare.lock().unwrap();
     prepare.evict();
     assert!(prepare.warnings.is_empty(), "{:?}", prepare.warnings);
     let planned = plan_keys(

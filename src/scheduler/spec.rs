@@ -71,13 +71,15 @@ pub struct SpecSettings {
     pub cache_store: PathBuf,
 }
 
-pub struct SpecFactory<'a> {
-    pub plan: &'a Plan,
-    pub run_dir: &'a RunDir,
+/// Owns what it reads (the plan, the run directory), so that preparing a job runs off the
+/// dispatcher's loop, on a blocking thread.
+pub struct SpecFactory {
+    pub plan: Arc<Plan>,
+    pub run_dir: RunDir,
     pub settings: SpecSettings,
 }
 
-impl Prepare for SpecFactory<'_> {
+impl Prepare for SpecFactory {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
         let workspace = match self.settings.workspace.get() {
             Ok(w) => w,
@@ -101,7 +103,7 @@ impl Prepare for SpecFactory<'_> {
     }
 }
 
-impl SpecFactory<'_> {
+impl SpecFactory {
     /// The final variables of a job, in precedence order: planned (predefined, global, job,
     /// matrix, rule), then dotenv from the jobs it takes artifacts from, then the user's.
     pub fn variables(&self, index: usize, inputs: &[&Finished]) -> Vec<(String, String)> {

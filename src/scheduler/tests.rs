@@ -69,15 +69,16 @@ pub(super) fn plan_in(dir: &std::path::Path, yaml: &str) -> (Plan, JobGraph) {
     (plan, graph)
 }
 
-struct FakePrepare<'a> {
-    plan: &'a Plan,
+struct FakePrepare {
+    /// The plan's job names, by index.
+    names: Vec<String>,
     /// Artifact inputs each job received, by name.
     seen_inputs: HashMap<String, Vec<String>>,
 }
 
-impl Prepare for FakePrepare<'_> {
+impl Prepare for FakePrepare {
     fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
-        let name = self.plan.jobs[index].job.name.clone();
+        let name = self.names[index].clone();
         self.seen_inputs
             .insert(name.clone(), inputs.iter().map(|f| f.job.clone()).collect());
         let spec = JobSpec {
@@ -153,10 +154,10 @@ async fn run_with(
 ) -> Outcome {
     let (plan, graph) = plan(yaml);
     let picks = select(&plan, &graph, &sel).unwrap();
-    let mut prep = FakePrepare {
-        plan: &plan,
+    let prep = Arc::new(std::sync::Mutex::new(FakePrepare {
+        names: plan.jobs.iter().map(|pj| pj.job.name.clone()).collect(),
         seen_inputs: HashMap::new(),
-    };
+    }));
     let mut events = Vec::new();
     let (tx, rx) = mpsc::channel(4);
     let trigger = interrupt_after_start.map(String::from);
@@ -181,12 +182,12 @@ async fn run_with(
         picks,
         options,
         Arc::new(exec.clone()),
-        &mut prep,
+        prep.clone(),
         &mut emit,
     )
     .run(rx)
     .await;
-    let inputs = prep.seen_inputs;
+    let inputs = std::mem::take(&mut prep.lock().unwrap().seen_inputs);
     Outcome {
         summary,
         events,
@@ -255,6 +256,8 @@ async fn concurrency_is_limited() {
     let yaml = (0..6)
         .map(|i| format!("j{i}: {{script: [x]}}\n"))
         .collect::<String>();
+    // That two run at once is `nonblocking_tests::concurrency_reaches_its_limit_and_no_more`:
+    // preparing a job takes a trip to a blocking thread, longer than a fake job lasts.
     let o = run_with(
         &yaml,
         FakeExecutor::default(),
@@ -263,7 +266,7 @@ async fn concurrency_is_limited() {
         None,
     )
     .await;
-    assert_eq!(o.exec.max_running(), 2);
+    assert!(o.exec.max_running() <= 2);
     assert_eq!(o.started().len(), 6);
     let o = run_with(
         &yaml,
