@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: a 24-job arm64 pipeline (each job a small shell loop, under qemu) on one engine, then
-# on a pool of three engines (scripts/engines.sh, each in its own network namespace), alternating,
+# on the same engine allowed 6 jobs at once, and on a pool of three engines (scripts/engines.sh,
+# each in its own network namespace), alternating,
 # REPS times each, side by side: `--engine arm64=E1` vs `--engine arm64=E1,E2,E3`. Every engine's
 # capacity is its CPU count and -j 6 is the overall limit, so one engine runs 2 jobs at a time
 # (on a 2-core machine) and the pool 6. Prints medians and the ratio. On one machine the three
@@ -42,14 +43,19 @@ run() { # args...: one timed run, must pass
   elapsed "$s" "$(now)"
 }
 pool=$(IFS=,; echo "${engines[*]}")
-one=(); three=()
+one=(); wide=(); three=()
 for _ in $(seq "$reps"); do
   one+=("$(run --engine "arm64=${engines[0]}")")
+  # The same engine allowed as many jobs as the pool: what is left is the engines' own work.
+  wide+=("$(run --engine "arm64=${engines[0]}?capacity=6")")
   three+=("$(run --engine "arm64=$pool")")
 done
 m1=$(printf '%s\n' "${one[@]}" | median)
+mw=$(printf '%s\n' "${wide[@]}" | median)
 m3=$(printf '%s\n' "${three[@]}" | median)
 echo "24 arm64 jobs, -j 6, median of $reps:"
 echo "  one engine:        ${m1}s   (runs: ${one[*]})"
+echo "  one, capacity 6:   ${mw}s   (runs: ${wide[*]})"
 echo "  pool of three:     ${m3}s   (runs: ${three[*]})"
 echo "  one / three:       $(ratio "$m1" "$m3")x   ($(nproc) cores shared by all engines)"
+echo "  one capacity 6 / three: $(ratio "$mw" "$m3")x"
