@@ -324,7 +324,7 @@ pub async fn connect(
             .collect();
         if silent.len() == of_pool.len() {
             return Err(Error::Environment(format!(
-                "no engine of the {} pool answers:\n  {}",
+                "the engine for {} jobs: no engine of its pool answers:\n  {}",
                 pool.platform,
                 silent.join("\n  ")
             )));
