@@ -10,7 +10,7 @@ use crate::app::{self, Loaded};
 use crate::cli::{CommonArgs, Options, PullArg, RunArgs};
 use crate::error::Error;
 use crate::event::{PipelineStatus, RunEvent};
-use crate::executor::{DockerExecutor, DockerOptions, Route, RoutingExecutor};
+use crate::executor::{DockerExecutor, DockerOptions, pool_executor};
 use crate::executor::{Executor, PullPolicy, Workspace};
 use crate::pipeline::read::{check_timeout, parse_duration};
 use crate::plan::JobGraph;
@@ -185,15 +185,34 @@ async fn run_async(
         check_artifacts_dir(dir)?;
     }
     let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
-    let routes = args
-        .engines
-        .iter()
-        .map(|r| Route::parse(r).map_err(Error::Usage))
-        .collect::<Result<Vec<_>, _>>()?;
-    let executor: Arc<dyn Executor> = if routes.is_empty() {
+    let env = crate::engines::AddressEnv::from_process();
+    let user_config = crate::engines::config::user_config_file();
+    let pools = crate::engines::config::load(
+        Some(&loaded.checkout.project_dir),
+        user_config.as_deref(),
+        &args.engines,
+        &env,
+    )?;
+    let max_parallel = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
         Arc::new(DockerExecutor::connect(DockerOptions::default()).await?)
     } else {
-        Arc::new(RoutingExecutor::connect(DockerOptions::default(), &routes).await?)
+        let mut warnings = Vec::new();
+        let pool = pool_executor::connect(
+            DockerOptions::default(),
+            &pools,
+            max_parallel,
+            &mut warnings,
+        )
+        .await?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Arc::new(pool)
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
@@ -301,11 +320,7 @@ async fn run_async(
         }
     };
     let options = SchedulerOptions {
-        max_parallel: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        }),
+        max_parallel,
         no_delay: args.no_delay,
         run_id: run_id.clone(),
         run_dir: run_dir.path.clone(),

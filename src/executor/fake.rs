@@ -29,6 +29,8 @@ pub struct FakeExecutor {
     lines: Arc<HashMap<String, Vec<String>>>,
     /// Artifact files each job leaves (path, content), whatever its status.
     outputs: Arc<HashMap<String, Vec<(String, String)>>>,
+    /// Job and attempt whose engine fails under it (the outcome asks for a retry elsewhere).
+    engine_fails: Arc<Vec<(String, u32)>>,
 }
 
 impl FakeExecutor {
@@ -70,6 +72,14 @@ impl FakeExecutor {
                 .collect(),
         );
         self.outputs = Arc::new(m);
+        self
+    }
+
+    /// `job`'s `attempt` ends as if its engine failed under it, as the pool executor reports it.
+    pub fn engine_failing(mut self, job: &str, attempt: u32) -> Self {
+        let mut v = (*self.engine_fails).clone();
+        v.push((job.to_string(), attempt));
+        self.engine_fails = Arc::new(v);
         self
     }
 
@@ -121,6 +131,17 @@ impl Executor for FakeExecutor {
             log.finish().await;
             this.record.lock().expect("not poisoned").running -= 1;
             let mut outcome = JobOutcome::status_only(status);
+            if this
+                .engine_fails
+                .contains(&(spec.job.clone(), spec.attempt))
+            {
+                let why = "runner system failure: engine fake0 failed (killed); retrying once on another engine";
+                outcome = JobOutcome::status_only(AttemptStatus::Failed {
+                    exit_code: None,
+                    reason: crate::executor::FailureReason::SystemFailure(why.into()),
+                });
+                outcome.engine_failed = Some(why.into());
+            }
             if let Some(files) = this.outputs.get(&spec.job) {
                 let dir = spec.artifacts_dir.clone();
                 for (p, c) in files {

@@ -11,6 +11,7 @@ pub mod layers;
 pub mod lifecycle;
 pub mod log;
 pub mod paths;
+pub mod pool_executor;
 pub mod routing;
 pub mod tarball;
 pub mod workspace;
@@ -27,6 +28,7 @@ pub use docker::DockerExecutor;
 pub use docker::engine::{DockerOptions, WorkspaceMode};
 pub use lifecycle::Lifecycle;
 pub use log::LogSink;
+pub use pool_executor::PoolExecutor;
 pub use routing::{Route, RoutingExecutor};
 
 /// Everything an executor needs to run one attempt of one job, fully resolved: names and
@@ -167,6 +169,9 @@ pub struct JobOutcome {
     pub dotenv: Vec<(String, String)>,
     /// `artifacts:reports:junit` files, copied to the host.
     pub junit: Vec<PathBuf>,
+    /// Set when the engine the attempt ran on failed under it and the job gets its one retry on
+    /// another engine of its pool (a runner system failure): says which engine and why.
+    pub engine_failed: Option<String>,
 }
 
 impl JobOutcome {
@@ -176,6 +181,7 @@ impl JobOutcome {
             artifacts: None,
             dotenv: Vec::new(),
             junit: Vec::new(),
+            engine_failed: None,
         }
     }
 }

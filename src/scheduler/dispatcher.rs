@@ -114,6 +114,8 @@ pub struct Dispatcher<'a> {
     delay_over: Vec<bool>,
     /// The attempt a waiting job starts with (above 1 after a retry).
     next_attempt: Vec<u32>,
+    /// Engines that failed under a job (its retry elsewhere), for its summary line.
+    engine_failures: Vec<Option<String>>,
     /// After an interrupt: when to stop waiting for running jobs to stop.
     cancel_deadline: Option<tokio::time::Instant>,
 }
@@ -146,6 +148,7 @@ impl<'a> Dispatcher<'a> {
             canceling: false,
             delay_over: vec![false; n],
             next_attempt: vec![1; n],
+            engine_failures: vec![None; n],
             cancel_deadline: None,
         }
     }
@@ -656,6 +659,20 @@ impl<'a> Dispatcher<'a> {
         let (status, exit_code, reason) = match &outcome.status {
             AttemptStatus::Success => (JobStatus::Success, Some(0), None),
             AttemptStatus::Canceled => (JobStatus::Canceled, None, Some("canceled".to_string())),
+            AttemptStatus::Failed { .. } if outcome.engine_failed.is_some() && !self.canceling => {
+                // The engine failed under the job: one more attempt on another engine of its
+                // pool, whatever `retry:` says (GitLab's runner system failure).
+                let why = outcome.engine_failed.clone().unwrap_or_default();
+                (self.emit)(&RunEvent::JobLog {
+                    job: pj.job.name.clone(),
+                    line: format!("WARNING: {why}"),
+                });
+                self.engine_failures[i] = Some(why);
+                self.running -= 1;
+                self.states[i] = State::Waiting;
+                self.next_attempt[i] = attempt + 1;
+                return;
+            }
             AttemptStatus::Failed { exit_code, reason } => {
                 let retry = &pj.job.retry;
                 let retry_when_ok = retry.when.is_empty()
@@ -683,6 +700,10 @@ impl<'a> Dispatcher<'a> {
                 };
                 (status, *exit_code, Some(what))
             }
+        };
+        let reason = match (reason, self.engine_failures[i].take()) {
+            (Some(r), Some(e)) => Some(format!("{r}; earlier: {e}")),
+            (r, e) => r.or(e),
         };
         let result = JobResult {
             status,

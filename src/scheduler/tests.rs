@@ -420,6 +420,31 @@ b: {script: [x], retry: {max: 2, when: [runner_system_failure]}}
 }
 
 #[tokio::test]
+async fn a_job_whose_engine_failed_runs_once_more_whatever_its_retry() {
+    let yaml = "
+a: {script: [x]}
+b: {script: [x], needs: [a]}
+";
+    let exec = FakeExecutor::default().engine_failing("a", 1);
+    let o = run(yaml, exec).await;
+    assert_eq!(o.status("a"), JobStatus::Success);
+    assert_eq!(o.status("b"), JobStatus::Success);
+    let (_, a) = o.summary.jobs.iter().find(|(i, _)| i.name == "a").unwrap();
+    assert_eq!(a.attempts, 2);
+    assert!(
+        a.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("engine fake0 failed (killed)")),
+        "{:?}",
+        a.reason
+    );
+    assert!(o.events.iter().any(|e| matches!(
+        e,
+        RunEvent::JobLog { job, line } if job == "a" && line.starts_with("WARNING: runner system failure")
+    )));
+}
+
+#[tokio::test]
 async fn selection_with_needs_runs_the_closure() {
     let sel = Selection {
         patterns: vec!["unit".into()],
