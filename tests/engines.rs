@@ -675,7 +675,7 @@ fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
         &format!("engines:\n  s390x: [{}, {}]\n", extra[0], extra[1]),
     );
     let mut c = p.command();
-    c.args(["clean", "--engine"]);
+    c.args(["clean", "--containers"]);
     let run = Run::of(&mut c, support::RUN_LIMIT);
     assert_eq!(run.code, 0, "{run}");
     assert!(

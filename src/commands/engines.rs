@@ -213,7 +213,7 @@ fn print_table(rows: &[Row]) {
 /// An engine's address, and what a sweep removed there or why it could not reach it.
 pub type EngineSweep = (String, Result<crate::executor::docker::Swept, String>);
 
-/// `clean --engine` on every engine of the configured pools (the project's and the user's files):
+/// `clean --containers` on every engine of the configured pools (the project's and the user's files):
 /// what runs killed outright left there, as on the default engine. Returns each engine's address
 /// with what was removed, or why it could not be reached.
 pub fn sweep_configured(project: &Path) -> Result<Vec<EngineSweep>, Error> {

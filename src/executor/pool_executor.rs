@@ -216,7 +216,7 @@ impl Executor for PoolExecutor {
         })
     }
 
-    /// Sweeps every engine that is up; one that went down cannot be reached (`clean --engine`
+    /// Sweeps every engine that is up; one that went down cannot be reached (`clean --containers`
     /// sweeps it once it is back).
     fn cleanup(&self, run_id: &str) -> BoxFuture<'static, ()> {
         let sweeps: Vec<_> = self.up().iter().map(|e| e.cleanup(run_id)).collect();
