@@ -126,10 +126,14 @@ pub(crate) struct Leftovers {
 impl Leftovers {
     /// Starts removing what the attempt left, in the background.
     pub fn clear(mut self) {
-        self.spawn_removal();
+        self.spawn_removal(false);
     }
 
-    fn spawn_removal(&mut self) {
+    /// `dropped`: the attempt's future was dropped, perhaps while the engine was still creating a
+    /// container, network or volume for it. The engine finishes such a request even though nobody
+    /// waits for its answer, so the object may appear after a first sweep: sweep again a few times
+    /// (for about 3.5 s; the run waits for this before its own final sweep).
+    fn spawn_removal(&mut self, dropped: bool) {
         let dir = self.dir.take();
         // Once: a cleared attempt is dropped too.
         let (docker, filter) = (self.docker.clone(), std::mem::take(&mut self.filter));
@@ -140,6 +144,12 @@ impl Leftovers {
             self.tasks.spawn_on(
                 async move {
                     remove_labelled(&docker, &filter).await;
+                    if dropped {
+                        for wait_ms in [500, 1000, 2000] {
+                            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+                            remove_labelled(&docker, &filter).await;
+                        }
+                    }
                     let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
                 },
                 &rt,
@@ -150,7 +160,7 @@ impl Leftovers {
 
 impl Drop for Leftovers {
     fn drop(&mut self) {
-        self.spawn_removal();
+        self.spawn_removal(true);
     }
 }
 
