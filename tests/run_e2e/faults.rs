@@ -1,0 +1,162 @@
+//! Faults around a run, found early or named clearly: an `--artifacts-dir` that cannot take the
+//! export, a full disk under the state directory, and an engine that goes away mid-run.
+
+use crate::support::*;
+
+/// `run --json --no-cache ARGS`, which must stop before any pipeline starts, exit 2, and leave
+/// no run directory behind. The engine is unreachable (port 1 on the loopback), so that a check
+/// made only once an engine answered would show as another error.
+fn refused_before_the_run(p: &Project, args: &[&str]) -> Run {
+    let mut command = p.command();
+    command
+        .args(["run", "--json", "--no-cache"])
+        .args(args)
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1");
+    let run = Run::of(&mut command, RUN_LIMIT);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.events.is_empty(), "{run}");
+    let kept: Vec<_> = std::fs::read_dir(p.state().join("runs"))
+        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(kept.is_empty(), "a run directory was made: {kept:?}");
+    run
+}
+
+#[test]
+fn an_artifacts_dir_that_is_a_file_is_refused_before_any_job_runs() {
+    // No engine is needed: the check comes before the run.
+    let ci = "job:\n  image: busybox:latest\n  script: [echo hi]\n  artifacts:\n    paths: [x]\n";
+    let p = Project::new(ci, &[]);
+    let file = p.scratch("export.txt");
+    std::fs::write(&file, "the user's own file\n").unwrap();
+    let mut args = vec!["--artifacts-dir", file.to_str().unwrap()];
+    let run = refused_before_the_run(&p, &args);
+    assert!(run.stderr.contains(file.to_str().unwrap()), "{run}");
+    assert!(run.stderr.contains("is a file"), "{run}");
+    assert!(!run.stderr.contains("Docker engine"), "{run}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "the user's own file\n"
+    );
+
+    // A directory to be made under that file cannot be made either.
+    let under = file.join("out");
+    args[1] = under.to_str().unwrap();
+    let run = refused_before_the_run(&p, &args);
+    assert!(
+        run.stderr
+            .contains(&format!("{} is a file", file.display())),
+        "{run}"
+    );
+}
+
+/// A tmpfs of `size` mounted on `path` for as long as it lives (root only).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(path: &std::path::Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(path).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs(path.to_path_buf())
+    }
+
+    /// Gives it more room, keeping what it holds.
+    fn grow(&self, size: &str) {
+        let out = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Whether this test may mount file systems; outside CI, says SKIPPED when it may not.
+fn root_or_skip() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true: mounting a small tmpfs needs root");
+    }
+    eprintln!("SKIPPED: mounting a small tmpfs needs root");
+    false
+}
+
+#[test]
+fn a_full_state_disk_names_the_path_is_not_retried_and_a_later_run_with_room_works() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    if !root_or_skip() {
+        return;
+    }
+    let ci = r#"
+default:
+  image: busybox:latest
+big:
+  retry: 2
+  script:
+    - head -c 3000000 /dev/urandom > big.bin
+  artifacts:
+    paths: [big.bin]
+small:
+  script: [echo small > small.txt]
+  artifacts:
+    paths: [small.txt]
+"#;
+    let p = Project::new(ci, &[]);
+    // The whole state directory (runs, logs, artifacts, the result cache) on 2 MB.
+    let disk = Tmpfs::mount(&p.state(), "2m");
+    let run = p.run_args(&engine, &["run", "--json"]);
+    run.expect(1, &[("big", "failed"), ("small", "success")]);
+    let big = run.finished("big");
+    let reason = big["reason"].as_str().unwrap_or_default();
+    let artifacts = run.run_dir().join("artifacts").join("big");
+    assert!(reason.contains("disk is full"), "{run}");
+    assert!(reason.contains(artifacts.to_str().unwrap()), "{run}");
+    // A full disk is the host's fault: another attempt would fill it again.
+    assert_eq!(big["attempts"], 1, "{run}");
+    assert_eq!(run.job_events("job_started", "big").len(), 1, "{run}");
+    assert!(!artifacts.exists(), "the half-written artifacts were left");
+    // The log was still written, and says why.
+    let log = p.logs("big");
+    assert!(
+        log.contains("ERROR: Job failed: this host's disk is full"),
+        "{log}"
+    );
+
+    // With room, the same state directory works: `small`'s entry was stored whole (it is
+    // restored, so its manifest matched), and `big` runs and passes.
+    disk.grow("64m");
+    let again = p.run_args(&engine, &["run", "--json"]);
+    again.expect(0, &[("big", "success"), ("small", "cached")]);
+    let small = again.run_dir().join("artifacts/small/small.txt");
+    assert_eq!(std::fs::read_to_string(&small).unwrap(), "small\n");
+    assert!(again.run_dir().join("artifacts/big/big.bin").is_file());
+    drop(disk);
+}
