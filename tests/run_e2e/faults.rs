@@ -160,3 +160,81 @@ small:
     assert!(again.run_dir().join("artifacts/big/big.bin").is_file());
     drop(disk);
 }
+
+/// `docker ARGS` on the engine the tests use; its output.
+fn docker_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run the docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn containers_killed_or_removed_from_outside_fail_their_job_and_the_log_says_so() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+default:
+  image: busybox:latest
+killed:
+  script: [echo started, sleep 120]
+removed:
+  script: [echo started, sleep 120]
+"#;
+    let p = Project::new(ci, &[]);
+    let mut command = p.command();
+    command.args(["run", "--json", "--verbose", "--no-cache", "-j", "2"]);
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(120);
+    let mut child = Spawned::new(&mut command);
+    let first = child.wait_for_event(deadline, |e| e["event"] == "pipeline_started");
+    let run_id = first["run_id"].as_str().unwrap().to_string();
+    // Both scripts are running (their lines come in either order).
+    let seen = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    child.wait_for_event(deadline, |e| {
+        if e["event"] == "job_log" && e["line"] == "started" {
+            seen.borrow_mut()
+                .insert(e["job"].as_str().unwrap_or_default().to_string());
+        }
+        seen.borrow().len() == 2
+    });
+    // Only this run's containers, found by its label.
+    let container = |job: &str| {
+        docker_cli(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=tezos-ci-local.run={run_id}"),
+            "--filter",
+            &format!("label=tezos-ci-local.job={job}"),
+        ])
+    };
+    docker_cli(&["kill", &container("killed")]);
+    docker_cli(&["rm", "-f", &container("removed")]);
+    let status = child.wait(RUN_LIMIT);
+    let (stdout, stderr) = child.output();
+    let run = Run::from_output(status, stdout, stderr, started.elapsed());
+    engine.assert_no_leftovers(&run_id);
+
+    // As in GitLab: the job failed with the code of a SIGKILL.
+    run.expect(1, &[("killed", "failed"), ("removed", "failed")]);
+    for job in ["killed", "removed"] {
+        assert_eq!(run.finished(job)["exit_code"], 137, "{run}");
+    }
+    assert!(run.elapsed < std::time::Duration::from_secs(100), "{run}");
+    let killed = std::fs::read_to_string(run.run_dir().join("logs/killed.log")).unwrap();
+    assert!(killed.contains("killed by SIGKILL"), "{killed}");
+    let removed = std::fs::read_to_string(run.run_dir().join("logs/removed.log")).unwrap();
+    assert!(
+        removed.contains("removed from outside the job while it ran"),
+        "{removed}"
+    );
+}
