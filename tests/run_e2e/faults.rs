@@ -238,3 +238,30 @@ removed:
         "{removed}"
     );
 }
+
+#[test]
+fn an_image_that_does_not_exist_fails_its_job_naming_the_image_without_retries() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+ghost:
+  image: tezos-ci-local-test/no-such-image:1
+  retry:
+    max: 2
+    when: [script_failure]
+  script: [echo never]
+"#;
+    let p = Project::new(ci, &[]);
+    let run = p.run(&engine, &[]);
+    run.expect(1, &[("ghost", "failed")]);
+    let reason = run.finished("ghost")["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("image `tezos-ci-local-test/no-such-image:1` is not available locally"),
+        "{run}"
+    );
+    // A runner system failure: `retry:when: script_failure` does not run it again.
+    assert_eq!(run.finished("ghost")["attempts"], 1, "{run}");
+    assert!(run.stderr.contains("job ghost failed"), "{run}");
+}
