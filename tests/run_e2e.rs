@@ -8,6 +8,8 @@
 mod errors;
 #[path = "run_e2e/failures.rs"]
 mod failures;
+#[path = "run_e2e/faults.rs"]
+mod faults;
 #[path = "run_e2e/floods.rs"]
 mod floods;
 #[path = "run_e2e/job_names.rs"]

@@ -491,19 +491,61 @@ fn check_names(loaded: &Loaded, names: &[String]) -> Result<(), Error> {
 const EXPORT_MARKER: &str = ".tezos-ci-local-artifacts";
 
 /// `--artifacts-dir` must be new, empty, or one this program exported to before: files the user
-/// keeps there are never overwritten.
+/// keeps there are never overwritten. Checked before the run, so that a path that cannot take the
+/// export (a file, a directory under a file, one this user cannot write) is found before the
+/// jobs run rather than after.
 fn check_artifacts_dir(dir: &Path) -> Result<(), Error> {
-    let Ok(mut entries) = std::fs::read_dir(dir) else {
-        return Ok(());
+    let refuse = |why: String| {
+        Err(Error::Usage(format!(
+            "--artifacts-dir {}: {why}; choose a new or empty directory",
+            dir.display()
+        )))
     };
-    if entries.next().is_none() || dir.join(EXPORT_MARKER).exists() {
-        return Ok(());
+    let writable = |d: &Path| rustix::fs::access(d, rustix::fs::Access::WRITE_OK).is_ok();
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => refuse("it is a file, not a directory".into()),
+        Ok(_) => {
+            let mut entries = match std::fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) => return refuse(format!("cannot read it: {e}")),
+            };
+            if entries.next().is_some() && !dir.join(EXPORT_MARKER).exists() {
+                return refuse(
+                    "the directory holds files that tezos-ci-local did not put there".into(),
+                );
+            }
+            if !writable(dir) {
+                return refuse("this user cannot write in it".into());
+            }
+            Ok(())
+        }
+        Err(_) => {
+            // It is to be made: the nearest thing that exists above it must be a writable
+            // directory.
+            let existing = dir
+                .ancestors()
+                .skip(1)
+                .map(|a| {
+                    if a.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        a
+                    }
+                })
+                .find_map(|a| std::fs::metadata(a).ok().map(|m| (a, m)));
+            match existing {
+                Some((a, m)) if !m.is_dir() => refuse(format!(
+                    "{} is a file, so no directory can be made under it",
+                    a.display()
+                )),
+                Some((a, _)) if !writable(a) => refuse(format!(
+                    "it does not exist and this user cannot create it in {}",
+                    a.display()
+                )),
+                _ => Ok(()),
+            }
+        }
     }
-    Err(Error::Usage(format!(
-        "--artifacts-dir {}: the directory holds files that tezos-ci-local did not put there; \
-         choose a new or empty directory",
-        dir.display()
-    )))
 }
 
 /// Copies the run's artifacts to `to/JOB/...`, replacing what an earlier export left for the

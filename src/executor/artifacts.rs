@@ -139,6 +139,13 @@ fn take(c: &mut Collection, rel: &Path, entry: &Entry, project_dir: &str) -> io:
     if rel.as_os_str().is_empty() || exclude(c, rel) || !c.written.insert(rel.into()) {
         return Ok(());
     }
+    // A failed write says where it was going (a full disk names the path).
+    let dest = c.dest.join(rel);
+    take_to(c, rel, entry, project_dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dest.display())))
+}
+
+fn take_to(c: &mut Collection, rel: &Path, entry: &Entry, project_dir: &str) -> io::Result<()> {
     match entry {
         Entry::Dir(_) => {
             ensure_dir(&c.dest, rel)?;

@@ -126,6 +126,9 @@ pub enum FailureReason {
     Timeout,
     /// The runner could not run the job: no image, no emulation, Docker errors.
     SystemFailure(String),
+    /// This host cannot take what the job leaves: the disk under the run's data is full. Another
+    /// attempt on the same host cannot help, so it is never retried (not even `when: always`).
+    HostFault(String),
 }
 
 impl FailureReason {
@@ -137,14 +140,20 @@ impl FailureReason {
             FailureReason::SystemFailure(_) => {
                 &["runner_system_failure", "scheduler_failure", "api_failure"]
             }
+            FailureReason::HostFault(_) => &[],
         }
+    }
+
+    /// Whether `retry:` may run the job again after this failure.
+    pub fn retryable(&self) -> bool {
+        !matches!(self, FailureReason::HostFault(_))
     }
 
     pub fn describe(&self) -> String {
         match self {
             FailureReason::ScriptFailure => "script failed".into(),
             FailureReason::Timeout => "timed out".into(),
-            FailureReason::SystemFailure(m) => m.clone(),
+            FailureReason::SystemFailure(m) | FailureReason::HostFault(m) => m.clone(),
         }
     }
 }

@@ -99,17 +99,28 @@ async fn sweep(
     .and_then(|v| v.volumes)
     .unwrap_or_default();
     for v in volumes {
-        let opts = RemoveVolumeOptions {
-            force: force_volumes,
-        };
-        if bounded(docker.remove_volume(&v.name, Some(opts)))
-            .await
-            .is_some()
-        {
+        if remove_volume(docker, &v.name, force_volumes).await {
             swept.volumes += 1;
         }
     }
     swept
+}
+
+/// Removes a volume. A container removed from outside the run (`docker rm -f` while its job
+/// ran) leaves the engine releasing its volume for a moment after: "in use" (409) is asked
+/// again a few times before the volume is left to `clean --containers`.
+async fn remove_volume(docker: &Docker, name: &str, force: bool) -> bool {
+    for _ in 0..10 {
+        let call = docker.remove_volume(name, Some(RemoveVolumeOptions { force }));
+        match tokio::time::timeout(CALL_LIMIT, call).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            })) if force => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// What an attempt owns until it ends: its label and its directory on the host. Cleared, or

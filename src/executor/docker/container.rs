@@ -153,7 +153,40 @@ pub(crate) async fn run(
     if output_open {
         drain(&mut output, log).await;
     }
+    if code == SIGKILLED {
+        say_who_killed(docker, id, log).await;
+    }
     Ok(Ended::Exited(code))
+}
+
+/// The exit code of a process killed by SIGKILL.
+const SIGKILLED: i64 = 128 + 9;
+
+/// A container killed outright (not at the deadline: that is a timeout) is still the job's
+/// failure, as in GitLab (`exit code 137`), but the log says what the engine knows of it: the
+/// kernel's OOM killer, a container removed from outside, or a SIGKILL from the job or from
+/// outside it (`docker kill`).
+async fn say_who_killed(docker: &Docker, id: &str, log: &mut LogSink) {
+    let line = match bounded(docker.inspect_container(id, None)).await {
+        Ok(c) if c.state.as_ref().and_then(|s| s.oom_killed) == Some(true) => {
+            "WARNING: the job's container was killed by the kernel: out of memory"
+        }
+        Ok(c)
+            if c.state.as_ref().and_then(|s| s.status)
+                == Some(bollard::models::ContainerStateStatusEnum::REMOVING) =>
+        {
+            "WARNING: the job's container was removed from outside the job while it ran"
+        }
+        Ok(_) => {
+            "WARNING: the job's container was killed by SIGKILL (exit code 137): by the job \
+             itself, or from outside it (`docker kill`, a memory limit)"
+        }
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => "WARNING: the job's container was removed from outside the job while it ran",
+        Err(_) => return,
+    };
+    log.line(line).await;
 }
 
 /// An engine call that must not hang the run: the engine may be wedged by another container.

@@ -197,6 +197,20 @@ fn overlay_options() -> String {
     opts
 }
 
+/// Whether an engine call failed because the engine itself is gone (connection refused, reset
+/// or silent), rather than because it answered with a refusal.
+pub(crate) fn engine_gone(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::RequestTimeoutError
+            | E::IOError { .. }
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::SocketNotFoundError(_)
+    )
+}
+
 /// `image is not available` messages end with this advice.
 const IMAGE_ADVICE: &str = "build or load it, or pick another with --default-image";
 
@@ -209,7 +223,13 @@ impl Engine {
         pull: PullPolicy,
         log: &mut LogSink,
     ) -> Result<ImageInspect, String> {
-        let local = self.docker.inspect_image(image).await.ok();
+        // Only "no such image" means it is missing: an engine that does not answer is lost, and
+        // saying the image is missing would send the user looking in the wrong place.
+        let local = match self.docker.inspect_image(image).await {
+            Ok(i) => Some(i),
+            Err(e) if engine_gone(&e) => return Err(self.lost(&e)),
+            Err(_) => None,
+        };
         let inspect = match (pull, local) {
             (PullPolicy::Never, None) => {
                 return Err(format!(
@@ -257,6 +277,16 @@ impl Engine {
         log.line(&format!("Using docker image {id} for {image} ({have}) ..."))
             .await;
         Ok(inspect)
+    }
+
+    /// What a call that found the engine gone says: which engine, and that the job's failure is
+    /// the runner's, not the script's.
+    pub fn lost(&self, e: &bollard::errors::Error) -> String {
+        format!(
+            "lost the Docker engine at {} (it stopped answering: {e}); the job did not fail by \
+             itself: restart the engine and run again",
+            self.address
+        )
     }
 
     async fn pull(&self, image: &str, platform: &str) -> Result<(), String> {

@@ -201,6 +201,9 @@ struct DockerEnv {
 impl DockerEnv {
     /// A failed overlay mount shows only when a container starts: say where it came from.
     fn explain(&self, what: &str, e: bollard::errors::Error) -> String {
+        if engine::engine_gone(&e) {
+            return format!("{what}: {}", self.engine.lost(&e));
+        }
         let e = e.to_string();
         let hint = match &self.volume {
             Some(JobVolume::Overlay { .. }) if e.contains("overlay") => format!(

@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod gitlab_cache;
+mod host_disk;
 mod outputs;
 pub mod script;
 
@@ -110,10 +111,23 @@ async fn run_attempt(
     let outcome = match outcome {
         Ok(Some(o)) => o,
         Ok(None) => JobOutcome::status_only(AttemptStatus::Canceled),
-        Err(msg) => JobOutcome::status_only(AttemptStatus::Failed {
-            exit_code: None,
-            reason: FailureReason::SystemFailure(msg),
-        }),
+        Err(msg) => {
+            // A full disk on this host is no fault of the job, and no retry would fix it.
+            let reason = match host_disk::full_disk(&spec) {
+                Some(path) => {
+                    host_disk::remove_partial_outputs(&spec);
+                    FailureReason::HostFault(format!(
+                        "this host's disk is full: no space left for the job's outputs in {} ({msg})",
+                        path.display()
+                    ))
+                }
+                None => FailureReason::SystemFailure(msg),
+            };
+            JobOutcome::status_only(AttemptStatus::Failed {
+                exit_code: None,
+                reason,
+            })
+        }
     };
     log.line(&last_line(&outcome.status, spec.timeout)).await;
     log.finish().await;
