@@ -217,8 +217,15 @@ async fn run_async(
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
     let started = std::time::SystemTime::now();
+    // The project is the directory of `-C`, which `runs` and `logs` filter on: a `--clone` run
+    // works in a temporary clone, but it was asked for from this checkout.
+    let project = common
+        .directory
+        .canonicalize()
+        .unwrap_or_else(|_| common.directory.clone());
     let mut record = serde_json::json!({
-        "project": loaded.checkout.project_dir.canonicalize().unwrap_or_else(|_| loaded.checkout.project_dir.clone()),
+        "project": project,
+        "clone": args.clone,
         "branch": loaded.checkout.branch,
         "tag": loaded.checkout.tag,
         "commit": loaded.checkout.sha,
