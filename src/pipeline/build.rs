@@ -655,7 +655,12 @@ fn artifacts(node: &Node) -> R<Artifacts> {
 fn caches(node: &Node) -> R<Vec<Cache>> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
-        Value::Seq(items) => items.iter().map(cache).collect(),
+        // A list of caches may hold lists (anchors of cache lists): GitLab flattens them.
+        Value::Seq(_) => {
+            let mut flat = Vec::new();
+            read::flatten_into(node, &mut flat);
+            flat.into_iter().map(cache).collect()
+        }
         _ => Ok(vec![cache(node)?]),
     }
 }

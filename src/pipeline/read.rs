@@ -421,15 +421,9 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
     let mut flat: Vec<&Node> = Vec::new();
     match &node.value {
         Value::Null => {}
-        Value::Seq(items) => {
-            for item in items {
-                match &item.value {
-                    // A `!reference [.x, rules]` inside rules splices its list here.
-                    Value::Seq(inner) => flat.extend(inner.iter()),
-                    _ => flat.push(item),
-                }
-            }
-        }
+        // Nested lists (a `!reference [.x, rules]` or an anchor inside rules, at any depth) are
+        // flattened, as GitLab's `Entry::Rules` does.
+        Value::Seq(_) => flatten_into(node, &mut flat),
         _ => {
             return Err(err(
                 node,
@@ -441,6 +435,15 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
     flat.into_iter()
         .map(|n| rule(n, key, allowed_when))
         .collect()
+}
+
+/// The items of `node`, a list whose items may be lists, depth first. Depth is bounded by the
+/// YAML parser's nesting limit.
+pub fn flatten_into<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|i| flatten_into(i, out)),
+        _ => out.push(node),
+    }
 }
 
 /// GitLab's limit on `start_in`.

@@ -1,12 +1,12 @@
 //! The job DAG: stages and `needs` give each job the jobs it waits for, and `needs`/`dependencies`
 //! the jobs whose artifacts it receives. Unknown needs and cycles are errors, as in GitLab.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::pipeline::model::Need;
+use crate::pipeline::model::{Need, Pipeline};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -326,4 +326,35 @@ pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
     }
     errors.into_result()?;
     graph.check_cycles(plan)
+}
+
+/// Every `needs:` names a job of the configuration, whether or not rules keep either job: GitLab
+/// checks this on the YAML, before rules (`undefined need: NAME`). Optional needs and needs of
+/// other pipelines are exempt. Parallel instances share their needs: one error per written job.
+pub fn check_needs_defined(pipeline: &Pipeline) -> Result<(), ConfigErrors> {
+    let names: HashSet<&str> = pipeline
+        .jobs
+        .iter()
+        .flat_map(|j| [j.name.as_str(), j.base_name.as_str()])
+        .collect();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut errors = ConfigErrors::default();
+    for job in &pipeline.jobs {
+        for need in job.needs.iter().flatten() {
+            if need.optional || need.external.is_some() || names.contains(need.job.as_str()) {
+                continue;
+            }
+            if seen.insert((job.base_name.as_str(), need.job.as_str())) {
+                errors.push(
+                    ConfigError::new(
+                        Some(&need.span),
+                        format!("needs `{}`, which is not a job of this pipeline", need.job),
+                    )
+                    .job(&job.base_name)
+                    .key("needs"),
+                );
+            }
+        }
+    }
+    errors.into_result()
 }

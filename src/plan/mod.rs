@@ -169,6 +169,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
             plan.name = Some(trimmed.to_string());
         }
     }
+    graph::check_needs_defined(p)?;
     if plan.workflow_excluded.is_some() {
         return Ok(plan);
     }

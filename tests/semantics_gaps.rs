@@ -1,0 +1,213 @@
+//! The last GitLab CI semantic gaps (issue 12), one documented behaviour per test, checked
+//! through the built binary with the helpers of tests/semantics.rs.
+
+mod common;
+
+use common::{Project, assert_contains};
+
+fn set(names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+// `Gitlab::Ci::Config#build_config` runs `Config::Extendable` before
+// `Config::Yaml::Tags::Resolver`: a `!reference` sees what a job has through `extends`
+// (docs.gitlab.com/ci/yaml/yaml_optimization/#reference-tags).
+#[test]
+fn reference_points_at_keys_a_job_has_through_extends() {
+    let p = Project::with_ci(
+        "
+        .base:
+          script: [echo from-base]
+          variables: {FROM: base}
+        a:
+          extends: .base
+        .t:
+          extends: .base
+        b:
+          script:
+            - !reference [a, script]
+            - echo own
+          variables: !reference [.t, variables]
+        ",
+    );
+    let v = p.explain("b", &[]);
+    assert_eq!(v["job"]["script"][0], "echo from-base");
+    assert_eq!(v["job"]["script"][1], "echo own");
+    assert_eq!(p.vars("b", &[])["FROM"], "base");
+}
+
+// A reference a job overrides through `extends` is never resolved, so it cannot fail.
+#[test]
+fn an_overridden_reference_is_not_resolved() {
+    let p = Project::with_ci(
+        "
+        .t:
+          script: !reference [.nowhere, script]
+        a:
+          extends: .t
+          script: [echo mine]
+        ",
+    );
+    assert_eq!(p.explain("a", &[])["job"]["script"][0], "echo mine");
+}
+
+// docs.gitlab.com/ci/yaml/yaml_optimization/#reference-tags: rules from anchors or references
+// nest lists; GitLab's `Entry::Rules` flattens them, here two levels deep.
+#[test]
+fn rules_nested_twice_are_flattened() {
+    let p = Project::with_ci(
+        r#"
+        .never-on-x: &never-on-x
+          - - if: $X == "1"
+              when: never
+        j:
+          rules:
+            - *never-on-x
+            - when: always
+          script: echo
+        "#,
+    );
+    assert_eq!(p.jobs(&[]), set(&["j"]));
+    assert_eq!(p.jobs(&["--variable", "X=1"]), Vec::<String>::new());
+}
+
+// docs.gitlab.com/ci/yaml/#cache: "a list of caches" may hold anchors of cache lists, flattened.
+#[test]
+fn a_list_of_cache_lists_is_flattened() {
+    let p = Project::with_ci(
+        "
+        .caches: &caches
+          - key: a
+            paths: [a]
+          - key: b
+            paths: [b]
+        j:
+          cache:
+            - *caches
+            - key: c
+              paths: [c]
+          script: echo
+        ",
+    );
+    let caches = p.explain("j", &[])["job"]["cache"].clone();
+    let keys: Vec<&str> = caches
+        .as_array()
+        .expect("a list of caches")
+        .iter()
+        .map(|c| c["key"]["value"].as_str().expect("a literal key"))
+        .collect();
+    assert_eq!(keys, ["a", "b", "c"]);
+}
+
+// libyaml (GitLab parses with Psych) does not check indentation inside a flow collection: a
+// `]` on its own line at the parent key's indentation, or items less indented than the key.
+#[test]
+fn a_flow_sequence_closed_at_the_parent_indentation_is_valid() {
+    let p = Project::with_ci(
+        "
+        j:
+          script: [
+            echo a,
+            echo b
+          ]
+          tags: [
+          one
+        ]
+          variables: {
+            A: x
+          }
+        ",
+    );
+    let v = p.explain("j", &[]);
+    assert_eq!(v["job"]["script"][1], "echo b");
+    assert_eq!(v["job"]["tags"][0], "one");
+    assert_eq!(p.vars("j", &[])["A"], "x");
+    // Bad indentation outside a flow collection is still an error, on its line.
+    let p = Project::with_ci("j:\n  script: echo\n stage: test\n");
+    assert_contains(&p.invalid(), &[".gitlab-ci.yml:3:"]);
+}
+
+// docs.gitlab.com/ci/yaml/#onlyrefs--exceptrefs: "pattern matching does not work for merge
+// request pipelines"; a branch name or regular expression matches branch and tag pipelines only.
+#[test]
+fn ref_patterns_do_not_match_in_merge_request_pipelines() {
+    let p = Project::with_ci(
+        "
+        by-regex:
+          only: [/^feat/]
+          script: echo
+        by-name:
+          only: [feature]
+          script: echo
+        mr:
+          only: [merge_requests]
+          script: echo
+        ",
+    );
+    assert_eq!(
+        p.jobs(&["--branch", "feature"]),
+        set(&["by-name", "by-regex"])
+    );
+    assert_eq!(
+        p.jobs(&["--branch", "feature", "--source", "merge_request_event"]),
+        set(&["mr"])
+    );
+}
+
+// docs.gitlab.com/ci/yaml/#onlyrefs--exceptrefs: `branches@gitlab-org/gitlab` — the keywords take
+// a project path too, and hold only in that project.
+#[test]
+fn keyword_refs_with_a_project_path() {
+    let p = Project::with_ci(
+        "
+        here:
+          only: [branches@group/project]
+          script: echo
+        tags-here:
+          only: [tags@group/project]
+          script: echo
+        ",
+    );
+    let ours = [
+        "--branch",
+        "x",
+        "--variable",
+        "CI_PROJECT_PATH=group/project",
+    ];
+    assert_eq!(p.jobs(&ours), set(&["here"]));
+    let theirs = ["--branch", "x", "--variable", "CI_PROJECT_PATH=group/other"];
+    assert_eq!(p.jobs(&theirs), Vec::<String>::new());
+}
+
+// GitLab checks `needs` on the YAML, before rules ("undefined need: NAME"): a job that rules
+// exclude still may not need a job that does not exist. An optional need is exempt.
+#[test]
+fn needs_naming_an_undefined_job_is_an_error_even_when_rules_exclude_the_job() {
+    let p = Project::with_ci(
+        "
+        a:
+          rules: [{when: never}]
+          needs: [nothere]
+          script: echo
+        b:
+          script: echo
+        ",
+    );
+    assert_contains(
+        &p.invalid(),
+        &[".gitlab-ci.yml:3:", "job `a`", "needs", "nothere"],
+    );
+    let p = Project::with_ci(
+        "
+        a:
+          rules: [{when: never}]
+          needs: [{job: nothere, optional: true}]
+          script: echo
+        b:
+          script: echo
+        ",
+    );
+    assert_eq!(p.jobs(&[]), set(&["b"]));
+}
