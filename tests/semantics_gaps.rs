@@ -211,3 +211,67 @@ fn needs_naming_an_undefined_job_is_an_error_even_when_rules_exclude_the_job() {
     );
     assert_eq!(p.jobs(&[]), set(&["b"]));
 }
+
+// gitlab-ci-local's README ("Project file variables"): `.gitlab-ci-local-variables.yml` holds
+// `KEY: value` and `KEY: {values: {SCOPE: value}}`; its `.gitlab-ci-local-env` holds options,
+// `VARIABLE="K=V K2=V2"` among them. Both are read when the project has no
+// `.tezos-ci-local-variables.yml`; the command line still wins.
+#[test]
+fn gitlab_ci_local_variables_files_are_read_when_there_is_no_own_file() {
+    let p = Project::with_ci("j:\n  script: echo\n");
+    p.write(
+        ".gitlab-ci-local-variables.yml",
+        "
+        PLAIN: one
+        SCOPED:
+          values:
+            '*': everywhere
+            production: prod-only
+        ",
+    );
+    p.write(
+        ".gitlab-ci-local-env",
+        "NEEDS=true\nVARIABLE=\"FROM_ENV=e OVER=env\"\n",
+    );
+    let v = p.vars("j", &["--variable", "OVER=cli"]);
+    assert_eq!(v["PLAIN"], "one");
+    assert_eq!(v["SCOPED"], "everywhere");
+    assert_eq!(v["FROM_ENV"], "e");
+    assert_eq!(v["OVER"], "cli");
+    assert!(!v.contains_key("NEEDS"), "options are not variables");
+
+    // `run --verbose` says which file it read (here the pipeline is empty: no Docker needed).
+    p.write(
+        ".gitlab-ci.yml",
+        "workflow:\n  rules: [{when: never}]\nj:\n  script: echo\n",
+    );
+    let out = p.cmd(&["run", "--verbose"]).output().expect("run");
+    assert_contains(
+        &String::from_utf8_lossy(&out.stderr),
+        &[
+            "Variables read from",
+            ".gitlab-ci-local-variables.yml",
+            ".gitlab-ci-local-env",
+        ],
+    );
+
+    // The project's own file, when present, is the only one read.
+    p.write(".gitlab-ci.yml", "j:\n  script: echo\n");
+    p.write(".tezos-ci-local-variables.yml", "OWN: yes-own\n");
+    let v = p.vars("j", &[]);
+    assert_eq!(v["OWN"], "yes-own");
+    assert!(!v.contains_key("PLAIN"));
+}
+
+// gitlab-ci-local reads `.gitlab-ci-local-variables.yml` as dotenv when it is not a YAML map.
+#[test]
+fn a_gitlab_ci_local_variables_file_in_dotenv_form() {
+    let p = Project::with_ci("j:\n  script: echo\n");
+    p.write(
+        ".gitlab-ci-local-variables.yml",
+        "# dotenv\nTOKEN=abc\nQUOTED='two words'\n",
+    );
+    let v = p.vars("j", &[]);
+    assert_eq!(v["TOKEN"], "abc");
+    assert_eq!(v["QUOTED"], "two words");
+}
