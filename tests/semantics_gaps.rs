@@ -275,3 +275,94 @@ fn a_gitlab_ci_local_variables_file_in_dotenv_form() {
     assert_eq!(v["TOKEN"], "abc");
     assert_eq!(v["QUOTED"], "two words");
 }
+
+// docs.gitlab.com/ci/yaml/#needs: "A single job can need a maximum of 50 jobs" (the
+// `ci_needs_size_limit` of GitLab.com and self-managed by default).
+#[test]
+fn a_job_may_need_at_most_fifty_jobs() {
+    let mut yaml = String::new();
+    for i in 0..51 {
+        yaml.push_str(&format!("j{i}:\n  stage: build\n  script: echo\n"));
+    }
+    let names = |n: usize| {
+        (0..n)
+            .map(|i| format!("j{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let p = Project::with_ci(&format!(
+        "{yaml}t:\n  script: echo\n  needs: [{}]\n",
+        names(50)
+    ));
+    assert!(p.jobs(&[]).contains(&"t".to_string()));
+    let p = Project::with_ci(&format!(
+        "{yaml}t:\n  script: echo\n  needs: [{}]\n",
+        names(51)
+    ));
+    assert_contains(&p.invalid(), &["job `t`", "needs", "50", "51"]);
+}
+
+// GitLab's `Entry::Rules::Rule::Changes` and `Exists`: an array of strings, at most 50 entries.
+#[test]
+fn rules_changes_and_exists_are_lists_of_at_most_fifty_strings() {
+    let paths = |n: usize| {
+        (0..n)
+            .map(|i| format!("f{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for key in ["changes", "exists"] {
+        let p = Project::with_ci(&format!(
+            "a:\n  rules:\n    - {key}: [{}]\n  script: echo\nb:\n  script: echo\n",
+            paths(51)
+        ));
+        assert_contains(
+            &p.invalid(),
+            &[".gitlab-ci.yml:3:", &format!("rules:{key}"), "50"],
+        );
+        let p = Project::with_ci(&format!(
+            "a:\n  rules:\n    - {key}: [{}]\n  script: echo\nb:\n  script: echo\n",
+            paths(50)
+        ));
+        p.jobs(&[]);
+        let p = Project::with_ci(&format!(
+            "a:\n  rules:\n    - {key}: [{{x: y}}]\n  script: echo\n"
+        ));
+        assert_contains(
+            &p.invalid(),
+            &[".gitlab-ci.yml:3:", &format!("rules:{key}")],
+        );
+    }
+}
+
+// docs.gitlab.com/ci/yaml/#pages: `publish` (job level, GitLab 16.1) names the pages folder.
+#[test]
+fn publish_in_a_pages_job_is_accepted() {
+    let p = Project::with_ci("pages:\n  script: mkdir dist\n  publish: dist\n");
+    assert_eq!(p.jobs(&[]), set(&["pages"]));
+}
+
+// docs.gitlab.com/ci/variables/predefined_variables/: `CI_ENVIRONMENT_NAME`, `_ACTION`, `_TIER`,
+// `_URL` come from the job's `environment:` and can be read in `rules:if`.
+#[test]
+fn environment_variables_are_usable_in_rules_if() {
+    let p = Project::git_with_ci(
+        r#"
+        deploy:
+          environment: {name: production, action: prepare, deployment_tier: production, url: "https://example.com"}
+          rules:
+            - if: $CI_ENVIRONMENT_NAME == "production" && $CI_ENVIRONMENT_ACTION == "prepare" && $CI_ENVIRONMENT_TIER == "production" && $CI_ENVIRONMENT_URL == "https://example.com"
+          script: echo
+        review:
+          environment: review/$CI_COMMIT_REF_NAME
+          rules:
+            - if: $CI_ENVIRONMENT_NAME == "review/main" && $CI_ENVIRONMENT_ACTION == "start"
+          script: echo
+        none:
+          rules:
+            - if: $CI_ENVIRONMENT_NAME
+          script: echo
+        "#,
+    );
+    assert_eq!(p.jobs(&["--branch", "main"]), set(&["deploy", "review"]));
+}

@@ -311,6 +311,21 @@ pub fn need(node: &Node, key: &str) -> R<Need> {
 }
 
 pub fn needs(node: &Node, key: &str) -> R<Vec<Need>> {
+    let needs = needs_unbounded(node, key)?;
+    if needs.len() > MAX_NEEDS {
+        return Err(err(
+            node,
+            key,
+            format!(
+                "one job can only need {MAX_NEEDS} others, but you have configured {}",
+                needs.len()
+            ),
+        ));
+    }
+    Ok(needs)
+}
+
+fn needs_unbounded(node: &Node, key: &str) -> R<Vec<Need>> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => {
@@ -403,6 +418,11 @@ pub fn matrix_entries(node: &Node, key: &str) -> R<Vec<Vec<(String, String)>>> {
     }
     Ok(out)
 }
+
+/// GitLab's limit on the paths of `rules:changes` and `rules:exists`.
+pub const MAX_RULE_PATHS: usize = 50;
+/// GitLab's `ci_needs_size_limit`: one job needs at most 50 others.
+pub const MAX_NEEDS: usize = 50;
 
 const RULE_KEYS: &[&str] = &[
     "if",
@@ -506,6 +526,21 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
             }
             _ => string_list(n, &k)?,
         });
+    }
+    // GitLab's `Entry::Rules::Rule::Changes`/`Exists`: "has too many entries (maximum 50)".
+    for (name, count) in [
+        ("changes", r.changes.as_ref().map(|c| c.paths.len())),
+        ("exists", r.exists.as_ref().map(Vec::len)),
+    ] {
+        if let (Some(count), Some(n)) = (count, m.get(name)) {
+            if count > MAX_RULE_PATHS {
+                return Err(err(
+                    n,
+                    &format!("{key}:{name}"),
+                    format!("has too many entries ({count}; GitLab's maximum is {MAX_RULE_PATHS})"),
+                ));
+            }
+        }
     }
     if let Some(n) = m.get("when") {
         r.when = Some(when(n, &format!("{key}:when"), allowed_when)?);

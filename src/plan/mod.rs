@@ -269,6 +269,24 @@ fn plan_job(
     } else {
         vars.set("CI_NODE_TOTAL", "1", false);
     }
+    // Predefined for a job with an environment, and readable in `rules:if`
+    // (docs.gitlab.com/ci/variables/predefined_variables/); the action defaults to `start`.
+    // GitLab expands the name and URL when it creates the job.
+    if let Some(env) = &job.environment {
+        let expanded = |v: &str| expand(v, &|n| vars.get(n).map(String::from));
+        let mut set = vec![
+            ("CI_ENVIRONMENT_NAME".to_string(), expanded(env)),
+            ("CI_ENVIRONMENT_ACTION".to_string(), "start".to_string()),
+        ];
+        set.extend(
+            job.environment_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), expanded(v))),
+        );
+        for (k, v) in set {
+            vars.set(&k, &v, false);
+        }
+    }
     for v in &job.variables {
         vars.set(&v.name, &v.value, v.expand);
     }
