@@ -366,3 +366,47 @@ fn environment_variables_are_usable_in_rules_if() {
     );
     assert_eq!(p.jobs(&["--branch", "main"]), set(&["deploy", "review"]));
 }
+
+// docs.gitlab.com/ci/yaml/#needsparallelmatrix: `$[[ matrix.IDENTIFIER ]]` in a need's matrix
+// is the needing instance's own value, so each instance needs its counterpart only.
+#[test]
+fn needs_parallel_matrix_with_matrix_expressions() {
+    let p = Project::with_ci(
+        "
+        build:
+          stage: build
+          parallel:
+            matrix:
+              - ARCH: [amd64, arm64]
+                OS: [linux]
+          script: echo
+        test:
+          stage: test
+          parallel:
+            matrix:
+              - ARCH: [amd64, arm64]
+          needs:
+            - job: build
+              parallel:
+                matrix:
+                  - ARCH: $[[ matrix.ARCH ]]
+                    OS: linux
+          script: echo
+        ",
+    );
+    let edges: Vec<(String, String)> = p.edges(&[]).into_iter().collect();
+    let e = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        edges,
+        [
+            e("build: [amd64, linux]", "test: [amd64]"),
+            e("build: [arm64, linux]", "test: [arm64]"),
+        ]
+    );
+    // An identifier the needing job's matrix does not have is an error naming it.
+    p.write(
+        ".gitlab-ci.yml",
+        "build:\n  stage: build\n  parallel:\n    matrix:\n      - ARCH: [a, b]\n  script: echo\ntest:\n  needs:\n    - job: build\n      parallel:\n        matrix:\n          - ARCH: $[[ matrix.NOPE ]]\n  script: echo\n",
+    );
+    assert_contains(&p.invalid(), &["job `test`", "NOPE"]);
+}
