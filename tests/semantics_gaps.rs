@@ -410,3 +410,100 @@ fn needs_parallel_matrix_with_matrix_expressions() {
     );
     assert_contains(&p.invalid(), &["job `test`", "NOPE"]);
 }
+
+// docs.gitlab.com/ci/yaml/#inheritvariables: `inherit:variables` controls the inheritance of
+// global variables and of `workflow:rules:variables`.
+#[test]
+fn workflow_rules_variables_respect_inherit_variables() {
+    let p = Project::with_ci(
+        "
+        variables: {G: g}
+        workflow:
+          rules:
+            - variables: {W: w, W2: w2}
+        all:
+          script: echo
+        none:
+          inherit: {variables: false}
+          script: echo
+        some:
+          inherit: {variables: [W]}
+          script: echo
+        ",
+    );
+    let all = p.vars("all", &[]);
+    assert_eq!((all["G"].as_str(), all["W"].as_str()), ("g", "w"));
+    let none = p.vars("none", &[]);
+    assert!(
+        !none.contains_key("W") && !none.contains_key("G"),
+        "{none:?}"
+    );
+    let some = p.vars("some", &[]);
+    assert_eq!(some["W"], "w");
+    assert!(
+        !some.contains_key("W2") && !some.contains_key("G"),
+        "{some:?}"
+    );
+}
+
+// docs.gitlab.com/ci/variables/#prevent-cicd-variable-expansion: a variable with
+// `expand: false` is used as written, also inside another variable that refers to it.
+#[test]
+fn an_unexpanded_variable_is_inserted_as_written() {
+    let p = Project::with_ci(
+        r#"
+        variables:
+          C: cval
+          RAW: {value: "x$C", expand: false}
+          USES: "b-$RAW"
+        j:
+          script: echo
+        "#,
+    );
+    let v = p.vars("j", &[]);
+    assert_eq!(v["RAW"], "x$C");
+    assert_eq!(v["USES"], "b-x$C");
+}
+
+// docs.gitlab.com/ci/yaml/#allow_failureexit_codes with a manual rule: the job's exit codes are
+// kept (a manual job from `rules` is not allowed to fail by default).
+#[test]
+fn allow_failure_exit_codes_with_a_manual_rule() {
+    let p = Project::with_ci(
+        "
+        codes:
+          allow_failure: {exit_codes: [3]}
+          rules:
+            - when: manual
+          script: exit 3
+        plain:
+          rules:
+            - when: manual
+          script: echo
+        ",
+    );
+    let codes = p.explain("codes", &[]);
+    assert_eq!(codes["planned"]["allow_failure"]["kind"], "exit_codes");
+    assert_eq!(codes["planned"]["allow_failure"]["exit_codes"][0], 3);
+    assert_eq!(
+        p.explain("plain", &[])["planned"]["allow_failure"]["kind"],
+        "no"
+    );
+}
+
+// docs.gitlab.com/ci/yaml/#rulesexists: paths are relative to the project directory; a
+// leading `/` is that directory too.
+#[test]
+fn a_leading_slash_in_exists_is_the_project_root() {
+    let p = Project::with_ci(
+        "
+        docker:
+          rules:
+            - exists: [/Dockerfile]
+          script: echo
+        ",
+    );
+    assert_eq!(p.jobs(&[]), Vec::<String>::new());
+    p.write("Dockerfile", "FROM busybox\n");
+    assert_eq!(p.jobs(&[]), set(&["docker"]));
+}

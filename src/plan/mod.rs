@@ -250,8 +250,11 @@ fn plan_job(
             vars.set(&v.name, &v.value, v.expand);
         }
     }
+    // `inherit:variables` covers `workflow:rules:variables` too (docs.gitlab.com/ci/yaml/#inheritvariables).
     for v in workflow_vars {
-        vars.set(&v.name, &v.value, v.expand);
+        if job.inherit_variables.includes(&v.name) {
+            vars.set(&v.name, &v.value, v.expand);
+        }
     }
     vars.set("CI_JOB_NAME", &job.name, false);
     vars.set("CI_JOB_NAME_SLUG", &slug(&job.name), false);
