@@ -8,8 +8,35 @@ use crate::error::{ConfigError, Error};
 use crate::pipeline::read;
 use crate::yaml::{self, Value};
 
+mod peer;
+
 /// The default variables file, looked for in the checkout.
 pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
+/// gitlab-ci-local's variables file (YAML, or dotenv) and its options file (dotenv, whose
+/// `VARIABLE` holds `KEY=VALUE` pairs), read when the checkout has no [`DEFAULT_FILE`].
+pub const PEER_FILE: &str = ".gitlab-ci-local-variables.yml";
+pub const PEER_ENV: &str = ".gitlab-ci-local-env";
+
+/// The variables files `load` reads, in order: `--variables-file`, else [`DEFAULT_FILE`], else
+/// gitlab-ci-local's files that exist.
+pub fn files_read(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
+    if let Some(f) = file {
+        return vec![if f.is_absolute() {
+            f.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(f)
+        }];
+    }
+    let own = project_dir.join(DEFAULT_FILE);
+    if own.exists() {
+        return vec![own];
+    }
+    [PEER_FILE, PEER_ENV]
+        .iter()
+        .map(|n| project_dir.join(n))
+        .filter(|p| p.is_file())
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserVar {
@@ -28,22 +55,26 @@ pub fn load(
     cli: &[String],
 ) -> Result<Vec<UserVar>, Error> {
     let mut out = Vec::new();
-    let path = match file {
-        Some(f) => Some(if f.is_absolute() {
-            f.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(f)
-        }),
-        None => Some(project_dir.join(DEFAULT_FILE)).filter(|p| p.exists()),
-    };
-    if let Some(path) = path {
+    let mut peer_cli = Vec::new();
+    for path in files_read(project_dir, file) {
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
-        out.extend(parse_file(&text, &path)?);
+        let name = path.file_name().and_then(|n| n.to_str());
+        if file.is_none() && name == Some(PEER_FILE) {
+            for var in peer::parse_variables(&text, &path)? {
+                out.retain(|u: &UserVar| u.name != var.name);
+                out.push(var);
+            }
+        } else if file.is_none() && name == Some(PEER_ENV) {
+            peer_cli.extend(peer::env_file_variables(&text));
+        } else {
+            out.extend(parse_file(&text, &path)?);
+        }
     }
-    for kv in cli {
+    // gitlab-ci-local puts the env file's `VARIABLE` pairs before the command line's.
+    for kv in peer_cli.iter().chain(cli) {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| Error::Usage(format!("--variable `{kv}`: expected KEY=VALUE")))?;

@@ -36,6 +36,15 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         .map(|d| d.path().to_path_buf())
         .unwrap_or_else(|| common.directory.clone());
     let loaded = app::load_in(&dir, common)?;
+    if args.verbose {
+        let files = crate::user_vars::files_read(
+            &loaded.checkout.project_dir,
+            common.variables_file.as_deref(),
+        );
+        for f in files {
+            eprintln!("Variables read from {}", f.display());
+        }
+    }
     if let Some(why) = &loaded.plan.workflow_excluded {
         eprintln!(
             "No pipeline for this {} event: {why}. Nothing to run.",

@@ -29,6 +29,7 @@ const JOB_KEYS: &[&str] = &[
     "only",
     "pages",
     "parallel",
+    "publish",
     "release",
     "resource_group",
     "retry",
@@ -55,6 +56,7 @@ const IGNORED_KEYS: &[&str] = &[
     "identity",
     "manual_confirmation",
     "pages",
+    "publish",
     "release",
     "resource_group",
     "secrets",
@@ -202,6 +204,7 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
         parallel: None,
         trigger: None,
         environment: None,
+        environment_vars: Vec::new(),
         ignored_keys: Vec::new(),
     };
     // Each keyword is read on its own so that one mistake does not hide the others.
@@ -393,10 +396,22 @@ fn read_key<'a>(
         "environment" => {
             j.environment = match &value.value {
                 Value::Scalar { text, .. } => Some(text.clone()),
-                Value::Map(em) => em
-                    .get("name")
-                    .map(|n| read::string(n, "environment:name"))
-                    .transpose()?,
+                Value::Map(em) => {
+                    j.environment_vars = Vec::new();
+                    for (k, var) in [
+                        ("action", "CI_ENVIRONMENT_ACTION"),
+                        ("deployment_tier", "CI_ENVIRONMENT_TIER"),
+                        ("url", "CI_ENVIRONMENT_URL"),
+                    ] {
+                        if let Some(n) = em.get(k) {
+                            let v = read::string(n, &format!("environment:{k}"))?;
+                            j.environment_vars.push((var.to_string(), v));
+                        }
+                    }
+                    em.get("name")
+                        .map(|n| read::string(n, "environment:name"))
+                        .transpose()?
+                }
                 _ => {
                     return Err(err(
                         value,
@@ -665,7 +680,12 @@ fn artifacts(node: &Node) -> R<Artifacts> {
 fn caches(node: &Node) -> R<Vec<Cache>> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
-        Value::Seq(items) => items.iter().map(cache).collect(),
+        // A list of caches may hold lists (anchors of cache lists): GitLab flattens them.
+        Value::Seq(_) => {
+            let mut flat = Vec::new();
+            read::flatten_into(node, &mut flat);
+            flat.into_iter().map(cache).collect()
+        }
         _ => Ok(vec![cache(node)?]),
     }
 }

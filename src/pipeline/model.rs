@@ -318,6 +318,8 @@ pub struct Job {
     /// A trigger job starts a downstream pipeline; it is listed but cannot run locally.
     pub trigger: Option<String>,
     pub environment: Option<String>,
+    /// `CI_ENVIRONMENT_ACTION`, `_TIER`, `_URL` from `environment:`, for `rules:if` and the job.
+    pub environment_vars: Vec<(String, String)>,
     /// Keys GitLab knows that this runner reads but does not act on (`id_tokens`, `secrets`...).
     pub ignored_keys: Vec<String>,
 }

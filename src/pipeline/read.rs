@@ -372,6 +372,21 @@ pub fn need(node: &Node, key: &str) -> R<Need> {
 }
 
 pub fn needs(node: &Node, key: &str) -> R<Vec<Need>> {
+    let needs = needs_unbounded(node, key)?;
+    if needs.len() > MAX_NEEDS {
+        return Err(err(
+            node,
+            key,
+            format!(
+                "one job can only need {MAX_NEEDS} others, but you have configured {}",
+                needs.len()
+            ),
+        ));
+    }
+    Ok(needs)
+}
+
+fn needs_unbounded(node: &Node, key: &str) -> R<Vec<Need>> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
         Value::Seq(items) => {
@@ -465,6 +480,11 @@ pub fn matrix_entries(node: &Node, key: &str) -> R<Vec<Vec<(String, String)>>> {
     Ok(out)
 }
 
+/// GitLab's limit on the paths of `rules:changes` and `rules:exists`.
+pub const MAX_RULE_PATHS: usize = 50;
+/// GitLab's `ci_needs_size_limit`: one job needs at most 50 others.
+pub const MAX_NEEDS: usize = 50;
+
 const RULE_KEYS: &[&str] = &[
     "if",
     "changes",
@@ -482,15 +502,9 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
     let mut flat: Vec<&Node> = Vec::new();
     match &node.value {
         Value::Null => {}
-        Value::Seq(items) => {
-            for item in items {
-                match &item.value {
-                    // A `!reference [.x, rules]` inside rules splices its list here.
-                    Value::Seq(inner) => flat.extend(inner.iter()),
-                    _ => flat.push(item),
-                }
-            }
-        }
+        // Nested lists (a `!reference [.x, rules]` or an anchor inside rules, at any depth) are
+        // flattened, as GitLab's `Entry::Rules` does.
+        Value::Seq(_) => flatten_into(node, &mut flat),
         _ => {
             return Err(err(
                 node,
@@ -502,6 +516,15 @@ pub fn rules(node: &Node, key: &str, allowed_when: &[When]) -> R<Vec<Rule>> {
     flat.into_iter()
         .map(|n| rule(n, key, allowed_when))
         .collect()
+}
+
+/// The items of `node`, a list whose items may be lists, depth first. Depth is bounded by the
+/// YAML parser's nesting limit.
+pub fn flatten_into<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|i| flatten_into(i, out)),
+        _ => out.push(node),
+    }
 }
 
 /// GitLab's limit on `start_in`.
@@ -569,6 +592,21 @@ fn rule(node: &Node, key: &str, allowed_when: &[When]) -> R<Rule> {
             }
             _ => string_list(n, &k)?,
         });
+    }
+    // GitLab's `Entry::Rules::Rule::Changes`/`Exists`: "has too many entries (maximum 50)".
+    for (name, count) in [
+        ("changes", r.changes.as_ref().map(|c| c.paths.len())),
+        ("exists", r.exists.as_ref().map(Vec::len)),
+    ] {
+        if let (Some(count), Some(n)) = (count, m.get(name)) {
+            if count > MAX_RULE_PATHS {
+                return Err(err(
+                    n,
+                    &format!("{key}:{name}"),
+                    format!("has too many entries ({count}; GitLab's maximum is {MAX_RULE_PATHS})"),
+                ));
+            }
+        }
     }
     if let Some(n) = m.get("when") {
         r.when = Some(when(n, &format!("{key}:when"), allowed_when)?);

@@ -51,10 +51,14 @@ pub struct Resolved {
     pub jobs: Vec<(String, Node)>,
 }
 
-/// Resolves what can be: a job whose `!reference` or `extends` fails is left out of the result
+/// Resolves what can be: a job whose `extends` or `!reference` fails is left out of the result
 /// and its error recorded, so that the other jobs are still built and every problem reported.
+///
+/// GitLab's order (`Gitlab::Ci::Config#build_config`): `Config::Extendable` first, then
+/// `Config::Yaml::Tags::Resolver` on the extended document, so a `!reference` sees the keys a
+/// job or template has through `extends`, and a reference a job overrides is never resolved.
 pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
-    let (root, mut errors, broken) = resolve_references(root);
+    let mut errors = ConfigErrors::default();
     let mut globals = Map::new();
     let mut jobs: Vec<(String, Node, Span)> = Vec::new();
     for (key, node, span) in root.into_entries() {
@@ -66,8 +70,9 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
     }
     let templates: HashMap<&str, &Node> = jobs.iter().map(|(k, n, _)| (k.as_str(), n)).collect();
     let mut extended: HashMap<String, Node> = HashMap::new();
+    let mut failed: HashSet<String> = HashSet::new();
     for (name, node, span) in &jobs {
-        if name.starts_with('.') || broken.contains(name) {
+        if name.starts_with('.') {
             continue;
         }
         if node.as_map().is_none() {
@@ -78,13 +83,38 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
                 )
                 .job(name),
             );
+            failed.insert(name.clone());
             continue;
         }
         let mut chain = Vec::new();
-        if let Err(Some(e)) = extend(name, &templates, &broken, &mut extended, &mut chain) {
+        if let Err(e) = extend(name, &templates, &mut extended, &mut chain) {
             errors.push(e);
+            failed.insert(name.clone());
         }
     }
+    // What a `!reference` looks up: the global keywords and every job and template, extended
+    // where that succeeds (a template nobody extends is extended here, its errors unreported,
+    // as before: only what a job uses is checked).
+    let mut lookup = globals.clone();
+    for (name, node, span) in &jobs {
+        let mut chain = Vec::new();
+        let node = match extended.get(name) {
+            Some(n) => n.clone(),
+            None if name.starts_with('.') && node.as_map().is_some() => {
+                extend(name, &templates, &mut extended, &mut chain).unwrap_or_else(|_| node.clone())
+            }
+            None => node.clone(),
+        };
+        lookup.insert(name.clone(), node, span.clone());
+    }
+    let mut resolved_globals = Map::new();
+    for (key, mut node, span) in globals.into_entries() {
+        match substitute(&mut node, &lookup, 0) {
+            Ok(()) => resolved_globals.insert(key, node, span),
+            Err(e) => errors.push(e),
+        }
+    }
+    let globals = resolved_globals;
 
     let defaults = default_map(&globals).unwrap_or_else(|e| {
         errors.0.extend(e.0);
@@ -92,13 +122,16 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
     });
     let mut out = Vec::new();
     for (name, _, _) in &jobs {
-        if name.starts_with('.') {
+        if name.starts_with('.') || failed.contains(name) {
             continue;
         }
-        // Jobs that could not be extended were reported above.
-        let Some(mut node) = extended.remove(name) else {
+        let Some(mut node) = extended.get(name).cloned() else {
             continue;
         };
+        if let Err(e) = substitute(&mut node, &lookup, 0) {
+            errors.push(e.job(name));
+            continue;
+        }
         if let Err(e) = apply_defaults(name, &mut node, &defaults) {
             errors.push(e);
             continue;
@@ -169,82 +202,67 @@ fn apply_defaults(name: &str, node: &mut Node, defaults: &Map) -> Result<(), Con
 }
 
 /// Resolves `extends` for `name`, memoised in `done`. `chain` is the path so far, for cycles.
-/// `Err(None)`: a parent's `!reference` failed, which is reported already.
 fn extend(
     name: &str,
     templates: &HashMap<&str, &Node>,
-    broken: &HashSet<String>,
     done: &mut HashMap<String, Node>,
     chain: &mut Vec<String>,
-) -> Result<Node, Option<ConfigError>> {
+) -> Result<Node, ConfigError> {
     if let Some(n) = done.get(name) {
         return Ok(n.clone());
-    }
-    if broken.contains(name) {
-        return Err(None);
     }
     let node = templates[name];
     if chain.iter().any(|c| c == name) {
         chain.push(name.to_string());
-        return Err(Some(
-            ConfigError::new(
-                Some(&node.span),
-                format!("`extends` cycle: {}", chain.join(" -> ")),
-            )
-            .job(&chain[0])
-            .key("extends"),
-        ));
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`extends` cycle: {}", chain.join(" -> ")),
+        )
+        .job(&chain[0])
+        .key("extends"));
     }
     if chain.len() >= MAX_EXTENDS_DEPTH {
-        return Err(Some(
-            ConfigError::new(
-                Some(&node.span),
-                format!("`extends` nests more than {MAX_EXTENDS_DEPTH} levels"),
-            )
-            .job(&chain[0])
-            .key("extends"),
-        ));
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`extends` nests more than {MAX_EXTENDS_DEPTH} levels"),
+        )
+        .job(&chain[0])
+        .key("extends"));
     }
     let Some(map) = node.as_map() else {
-        return Err(Some(
-            ConfigError::new(
-                Some(&node.span),
-                format!("`{name}` is extended but is not a map"),
-            )
-            .key("extends"),
-        ));
+        return Err(ConfigError::new(
+            Some(&node.span),
+            format!("`{name}` is extended but is not a map"),
+        )
+        .key("extends"));
     };
     let mut own = map.clone();
     let Some(ext) = own.remove("extends") else {
         done.insert(name.to_string(), node.clone());
         return Ok(node.clone());
     };
-    let parents = read::string_list(&ext, "extends").map_err(|e| Some(e.job(name)))?;
+    let parents = read::string_list(&ext, "extends").map_err(|e| e.job(name))?;
     chain.push(name.to_string());
     let mut merged = Map::new();
     for parent in &parents {
         if !templates.contains_key(parent.as_str()) {
             chain.pop();
-            return Err(Some(
-                ConfigError::new(
-                    Some(&ext.span),
-                    format!("unknown job or template `{parent}` in `extends`"),
-                )
-                .job(name)
-                .key("extends"),
-            ));
+            return Err(ConfigError::new(
+                Some(&ext.span),
+                format!("unknown job or template `{parent}` in `extends`"),
+            )
+            .job(name)
+            .key("extends"));
         }
-        let resolved = extend(parent, templates, broken, done, chain)?;
+        let resolved = extend(parent, templates, done, chain)?;
         let Value::Map(pm) = resolved.value else {
             chain.pop();
-            return Err(Some(
-                ConfigError::new(
-                    Some(&resolved.span),
-                    format!("`{parent}` is extended but is not a map"),
-                )
-                .job(name)
-                .key("extends"),
-            ));
+            return Err(ConfigError::new(
+                Some(&resolved.span),
+                format!("`{parent}` is extended but is not a map"),
+            )
+            .job(name)
+            .key("extends"));
         };
         deep_merge(&mut merged, pm);
     }
@@ -255,35 +273,8 @@ fn extend(
     Ok(result)
 }
 
-/// Replaces every `!reference [job, key, ...]` with what it points at, looked up in the merged
-/// document (before `extends`, as GitLab does). In a list, a reference to a list splices it in.
-///
-/// Returns the document, the errors, and the top-level keys whose references failed: a failed job
-/// or template stays in the document (so that `extends` of it is not "unknown") but is skipped
-/// later; a failed global keyword is dropped.
-fn resolve_references(root: Map) -> (Map, ConfigErrors, HashSet<String>) {
-    let lookup = root.clone();
-    let mut errors = ConfigErrors::default();
-    let mut broken = HashSet::new();
-    let mut out = Map::new();
-    for (key, mut node, span) in root.into_entries() {
-        if let Err(e) = substitute(&mut node, &lookup, 0) {
-            let global = GLOBAL_KEYWORDS.contains(&key.as_str());
-            errors.push(if key.starts_with('.') || global {
-                e
-            } else {
-                e.job(&key)
-            });
-            if global {
-                continue;
-            }
-            broken.insert(key.clone());
-        }
-        out.insert(key, node, span);
-    }
-    (out, errors, broken)
-}
-
+/// Replaces every `!reference [job, key, ...]` in `node` with what it points at in `lookup`
+/// (the extended document). In a list, a reference to a list splices it in.
 fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigError> {
     match &mut node.value {
         Value::Reference(path) => {
@@ -403,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn references_resolve_before_extends_and_splice_lists() {
+    fn references_resolve_after_extends_and_splice_lists() {
         let r = resolved(
             ".setup:\n  script: [s1, s2]\n  variables: {V: '1'}\n.p:\n  extends: .setup\njob:\n  variables: !reference [.setup, variables]\n  script:\n    - !reference [.setup, script]\n    - mine\n",
         )
@@ -425,11 +416,14 @@ mod tests {
                 .unwrap()
                 .contains_key("V")
         );
-        let e = resolved(".p:\n  extends: .setup\njob:\n  script: !reference [.p, script]\n")
-            .unwrap_err();
-        assert!(
-            e.0[0].message.contains("points at nothing"),
-            "a reference does not see extends: {e}"
+        // GitLab resolves references after `extends`: `.p` has `script` through `.setup`.
+        let r = resolved(
+            ".setup:\n  script: [s1]\n.p:\n  extends: .setup\njob:\n  script: !reference [.p, script]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            job(&r, "job").get("script").unwrap().as_seq().unwrap()[0].as_scalar(),
+            Some("s1")
         );
     }
 
@@ -445,10 +439,16 @@ mod tests {
         assert_eq!(names, ["c"]);
         assert_eq!(errors.0.len(), 2, "{errors}");
         assert!(
-            errors.0[0].message.contains("points at nothing"),
+            errors
+                .0
+                .iter()
+                .any(|e| e.message.contains("points at nothing") && e.job.as_deref() == Some("a")),
             "{errors}"
         );
-        assert!(errors.0[1].message.contains(".missing"), "{errors}");
+        assert!(
+            errors.0.iter().any(|e| e.message.contains(".missing")),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The job DAG: stages and `needs` give each job the jobs it waits for, and `needs`/`dependencies`
 //! the jobs whose artifacts it receives. Unknown needs and cycles are errors, as in GitLab.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::error::{ConfigError, ConfigErrors};
-use crate::pipeline::model::Need;
+use crate::pipeline::model::{Job, Need, Pipeline};
 use crate::plan::Plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,7 +49,7 @@ impl JobGraph {
                 Some(needs) => {
                     uses_needs[i] = true;
                     for need in needs {
-                        match resolve_need(plan, &ix, need) {
+                        match resolve_need(plan, &ix, need, &pj.job) {
                             Ok(targets) => {
                                 for t in targets {
                                     if !deps[i].contains(&t) {
@@ -226,13 +226,18 @@ impl<'a> Index<'a> {
 }
 
 /// `Ok(targets)`, or `Err(Some(error))`, or `Err(None)` for an optional need that is absent.
-fn resolve_need(plan: &Plan, ix: &Index, need: &Need) -> Result<Vec<usize>, Option<ConfigError>> {
+fn resolve_need(
+    plan: &Plan,
+    ix: &Index,
+    need: &Need,
+    own: &Job,
+) -> Result<Vec<usize>, Option<ConfigError>> {
     if need.external.is_some() {
         // Artifacts of other pipelines or projects cannot be fetched locally: the need is ignored.
         return Err(None);
     }
     if let Some(matrix) = &need.matrix {
-        return resolve_matrix_need(plan, ix, need, matrix);
+        return resolve_matrix_need(plan, ix, need, matrix, own);
     }
     let targets = ix.instances(&need.job);
     if !targets.is_empty() {
@@ -264,10 +269,32 @@ fn resolve_matrix_need(
     ix: &Index,
     need: &Need,
     matrix: &[Vec<(String, String)>],
+    own: &Job,
 ) -> Result<Vec<usize>, Option<ConfigError>> {
+    let own_matrix: &[(String, String)] = own.parallel.as_ref().map_or(&[], |p| &p.matrix);
     let mut targets = Vec::new();
     for combo in matrix {
-        let values: Vec<&str> = combo.iter().map(|(_, v)| v.as_str()).collect();
+        let mut values: Vec<&str> = Vec::with_capacity(combo.len());
+        for (_, v) in combo {
+            // `$[[ matrix.IDENTIFIER ]]`: the needing instance's own value of IDENTIFIER
+            // (docs.gitlab.com/ci/yaml/#needsparallelmatrix), so `test: [arm64]` needs
+            // `build: [arm64]`.
+            match matrix_identifier(v) {
+                None => values.push(v),
+                Some(id) => match own_matrix.iter().find(|(k, _)| k == id) {
+                    Some((_, value)) => values.push(value),
+                    None => {
+                        return Err(Some(ConfigError::new(
+                            Some(&need.span),
+                            format!(
+                                "`{v}`: `{}` has no `parallel:matrix` variable `{id}`",
+                                own.name
+                            ),
+                        )));
+                    }
+                },
+            }
+        }
         let name = format!("{}: [{}]", need.job, values.join(", "));
         if let Some(&i) = ix.by_name.get(name.as_str()) {
             targets.push(i);
@@ -293,6 +320,18 @@ fn resolve_matrix_need(
     } else {
         Ok(targets)
     }
+}
+
+/// `IDENTIFIER` when `value` is exactly `$[[ matrix.IDENTIFIER ]]` (spaces inside optional).
+fn matrix_identifier(value: &str) -> Option<&str> {
+    let inner = value
+        .trim()
+        .strip_prefix("$[[")?
+        .strip_suffix("]]")?
+        .trim()
+        .strip_prefix("matrix.")?;
+    (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(inner)
 }
 
 /// Needs are checked when the plan is made, so `list` and `validate` report them.
@@ -326,4 +365,35 @@ pub fn check_needs(plan: &Plan) -> Result<(), ConfigErrors> {
     }
     errors.into_result()?;
     graph.check_cycles(plan)
+}
+
+/// Every `needs:` names a job of the configuration, whether or not rules keep either job: GitLab
+/// checks this on the YAML, before rules (`undefined need: NAME`). Optional needs and needs of
+/// other pipelines are exempt. Parallel instances share their needs: one error per written job.
+pub fn check_needs_defined(pipeline: &Pipeline) -> Result<(), ConfigErrors> {
+    let names: HashSet<&str> = pipeline
+        .jobs
+        .iter()
+        .flat_map(|j| [j.name.as_str(), j.base_name.as_str()])
+        .collect();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut errors = ConfigErrors::default();
+    for job in &pipeline.jobs {
+        for need in job.needs.iter().flatten() {
+            if need.optional || need.external.is_some() || names.contains(need.job.as_str()) {
+                continue;
+            }
+            if seen.insert((job.base_name.as_str(), need.job.as_str())) {
+                errors.push(
+                    ConfigError::new(
+                        Some(&need.span),
+                        format!("needs `{}`, which is not a job of this pipeline", need.job),
+                    )
+                    .job(&job.base_name)
+                    .key("needs"),
+                );
+            }
+        }
+    }
+    errors.into_result()
 }

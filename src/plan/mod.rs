@@ -169,6 +169,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
             plan.name = Some(trimmed.to_string());
         }
     }
+    graph::check_needs_defined(p)?;
     if plan.workflow_excluded.is_some() {
         return Ok(plan);
     }
@@ -249,8 +250,11 @@ fn plan_job(
             vars.set(&v.name, &v.value, v.expand);
         }
     }
+    // `inherit:variables` covers `workflow:rules:variables` too (docs.gitlab.com/ci/yaml/#inheritvariables).
     for v in workflow_vars {
-        vars.set(&v.name, &v.value, v.expand);
+        if job.inherit_variables.includes(&v.name) {
+            vars.set(&v.name, &v.value, v.expand);
+        }
     }
     vars.set("CI_JOB_NAME", &job.name, false);
     vars.set("CI_JOB_NAME_SLUG", &slug(&job.name), false);
@@ -267,6 +271,24 @@ fn plan_job(
         vars.set("CI_NODE_TOTAL", &par.total.to_string(), false);
     } else {
         vars.set("CI_NODE_TOTAL", "1", false);
+    }
+    // Predefined for a job with an environment, and readable in `rules:if`
+    // (docs.gitlab.com/ci/variables/predefined_variables/); the action defaults to `start`.
+    // GitLab expands the name and URL when it creates the job.
+    if let Some(env) = &job.environment {
+        let expanded = |v: &str| expand(v, &|n| vars.get(n).map(String::from));
+        let mut set = vec![
+            ("CI_ENVIRONMENT_NAME".to_string(), expanded(env)),
+            ("CI_ENVIRONMENT_ACTION".to_string(), "start".to_string()),
+        ];
+        set.extend(
+            job.environment_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), expanded(v))),
+        );
+        for (k, v) in set {
+            vars.set(&k, &v, false);
+        }
     }
     for v in &job.variables {
         vars.set(&v.name, &v.value, v.expand);

@@ -44,8 +44,17 @@ impl VarSet {
             .iter()
             .map(|name| {
                 let (value, expand) = &self.values[name];
+                // A variable with `expand: false` is inserted as written where another refers
+                // to it: its `$` are escaped for the expansion, then turned back.
+                let lookup = |n: &str| {
+                    self.values.get(n).map(
+                        |(v, e)| {
+                            if *e { v.clone() } else { v.replace('$', "$$") }
+                        },
+                    )
+                };
                 let v = if *expand {
-                    expand_keeping_unknown(value, &|n| self.get(n).map(String::from))
+                    expand_keeping_unknown(value, &lookup)
                 } else {
                     value.clone()
                 };

@@ -281,31 +281,36 @@ fn any_expr(exprs: &[String], facts: &Facts) -> Result<bool, String> {
 }
 
 fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
-    patterns.iter().any(|p| match p.as_str() {
-        "branches" => !refs.is_tag && !refs.is_merge_request,
-        "tags" => refs.is_tag,
-        "merge_requests" => refs.is_merge_request,
-        "schedules" => refs.source == "schedule",
-        "pushes" => refs.source == "push",
-        "web" => refs.source == "web",
-        "api" => refs.source == "api",
-        "triggers" => refs.source == "trigger",
-        "pipelines" => refs.source == "pipeline",
-        "external" => refs.source == "external",
-        "external_pull_requests" => refs.source == "external_pull_request_event",
-        "chat" => refs.source == "chat",
-        entry => {
-            // `ref@namespace/project` holds only in that project: "The @ symbol denotes the
-            // beginning of a ref's repository path", which "is always matched literally"
-            // (docs.gitlab.com/ci/jobs/job_rules/#compare-a-variable-to-a-regular-expression).
-            let (pat, project) = match entry.split_once('@') {
-                Some((pat, project)) => (pat, Some(project)),
-                None => (entry, None),
-            };
-            if project.is_some_and(|p| p != refs.project_path) {
-                return false;
-            }
-            match pat.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
+    patterns.iter().any(|entry| {
+        // `ref@namespace/project` holds only in that project: "The @ symbol denotes the
+        // beginning of a ref's repository path", which "is always matched literally"
+        // (docs.gitlab.com/ci/jobs/job_rules/#compare-a-variable-to-a-regular-expression). The
+        // keywords take it too: `branches@group/project`.
+        let (pat, project) = match entry.split_once('@') {
+            Some((pat, project)) => (pat, Some(project)),
+            None => (entry.as_str(), None),
+        };
+        if project.is_some_and(|p| p != refs.project_path) {
+            return false;
+        }
+        match pat {
+            "branches" => !refs.is_tag && !refs.is_merge_request,
+            "tags" => refs.is_tag,
+            "merge_requests" => refs.is_merge_request,
+            "schedules" => refs.source == "schedule",
+            "pushes" => refs.source == "push",
+            "web" => refs.source == "web",
+            "api" => refs.source == "api",
+            "triggers" => refs.source == "trigger",
+            "pipelines" => refs.source == "pipeline",
+            "external" => refs.source == "external",
+            "external_pull_requests" => refs.source == "external_pull_request_event",
+            "chat" => refs.source == "chat",
+            // "Pattern matching does not work for merge request pipelines": a branch name or a
+            // regular expression matches only the ref of a branch or tag pipeline
+            // (docs.gitlab.com/ci/yaml/#onlyrefs--exceptrefs).
+            _ if refs.is_merge_request => false,
+            _ => match pat.strip_prefix('/').and_then(|rest| rest.rsplit_once('/')) {
                 Some((body, flags)) if !body.is_empty() => {
                     let re = if flags.contains('i') {
                         format!("(?i){body}")
@@ -315,7 +320,7 @@ fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
                     regex::Regex::new(&re).is_ok_and(|r| r.is_match(&refs.ref_name))
                 }
                 _ => pat == refs.ref_name,
-            }
+            },
         }
     })
 }

@@ -38,9 +38,73 @@ pub fn parse_str(text: &str, file: Arc<PathBuf>) -> Result<Node, YamlError> {
     Ok(root.unwrap_or_else(|| Node::new(Value::Null, Span::new(file, 1, 1))))
 }
 
+/// How many lines of a flow collection [`parse_document`] re-indents before giving up.
+const MAX_FLOW_REINDENTS: usize = 100;
+
 /// Parses document `wanted` (from 1) of `text`, and says how many documents it has: a
 /// `spec:` header and its content are two documents of one file.
+///
+/// GitLab's parser (libyaml through Psych) does not check indentation inside a flow collection:
+/// a `]` on its own line at the parent key's indentation, or items less indented than the key,
+/// are valid there. yaml-rust2 refuses them, so a line it calls badly indented that closes or
+/// continues a flow collection is indented further (a change that means nothing inside `[ ]`
+/// or `{ }`) and the text parsed again; when that does not help, the first error stands.
 pub fn parse_document(
+    text: &str,
+    file: Arc<PathBuf>,
+    wanted: usize,
+) -> Result<(Option<Node>, usize), YamlError> {
+    let first = match parse_document_once(text, file.clone(), wanted) {
+        Err(e) if e.message.starts_with("invalid indentation") => e,
+        other => return other,
+    };
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let mut error = first.clone();
+    for _ in 0..MAX_FLOW_REINDENTS {
+        if !error.message.starts_with("invalid indentation") || !in_flow(&lines, error.span.line) {
+            return Err(first);
+        }
+        let i = error.span.line - 1;
+        let before = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| l.len() - l.trim_start().len());
+        lines[i] = format!("{}{}", " ".repeat(before + 1), lines[i]);
+        match parse_document_once(&lines.join("\n"), file.clone(), wanted) {
+            Err(e) => error = e,
+            ok => return ok,
+        }
+    }
+    Err(first)
+}
+
+/// Whether `line` (from 1) is inside a flow collection opened on an earlier line: brackets
+/// outside quotes and comments are counted up to it.
+fn in_flow(lines: &[String], line: usize) -> bool {
+    if line == 0 || line > lines.len() {
+        return false;
+    }
+    let mut depth: i64 = 0;
+    for l in &lines[..line - 1] {
+        let (mut single, mut double) = (false, false);
+        let mut prev = ' ';
+        for c in l.chars() {
+            match c {
+                '\'' if !double => single = !single,
+                '"' if !single && prev != '\\' => double = !double,
+                '#' if !single && !double && prev.is_whitespace() => break,
+                '[' | '{' if !single && !double => depth += 1,
+                ']' | '}' if !single && !double => depth -= 1,
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    depth > 0
+}
+
+fn parse_document_once(
     text: &str,
     file: Arc<PathBuf>,
     wanted: usize,
