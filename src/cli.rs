@@ -111,6 +111,9 @@ pub enum Command {
     /// List the Docker engines of every pool (`--engine`, `engines:` in the configuration) with
     /// their architecture, kernel, version, qemu emulation, capacity, and whether they answer.
     Engines(EnginesArgs),
+    /// Open an interactive shell in the job's environment: its image, variables, project
+    /// directory and services; with --after-failure, in what `run --keep-failed` kept of it.
+    Shell(ShellArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -301,6 +304,10 @@ pub struct RunArgs {
     /// machines share (NFS, a mounted volume); concurrent runs never corrupt it.
     #[arg(long, value_name = "DIR")]
     pub result_cache: Option<PathBuf>,
+    /// Keep a failed job's containers, volume and services (still labelled) for `tezos-ci-local
+    /// shell JOB --after-failure`; `clean --containers` removes them.
+    #[arg(long)]
+    pub keep_failed: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +357,20 @@ pub struct LogsArgs {
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The job.
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// Open the shell in the job's environment as its failed attempt left it (the run needs
+    /// --keep-failed).
+    #[arg(long)]
+    pub after_failure: bool,
+    /// With --after-failure: a run id from `tezos-ci-local runs` (default: the last run).
+    #[arg(long = "in-run", value_name = "ID")]
+    pub in_run: Option<String>,
 }
 
 #[derive(Debug, Args)]

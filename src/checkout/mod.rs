@@ -10,7 +10,6 @@ mod predefined;
 pub use changes::GitChanges;
 pub use predefined::slug;
 
-
 /// The project's own configuration for tezos-ci-local (job inputs, result cache, engines), at the
 /// checkout's root.
 pub const PROJECT_CONFIG: &str = ".tezos-ci-local.yml";

@@ -9,6 +9,7 @@ pub mod list;
 pub mod report;
 pub mod run;
 pub mod runs;
+pub mod shell;
 
 use crate::cli::{Cli, Command};
 
@@ -53,6 +54,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
         Some(Command::Engines(_)) => engines::run(common, &options.run.engines, options.run.json),
+        Some(Command::Shell(args)) => shell::run(options, &args),
         Some(Command::Completions { shell }) => {
             let mut cmd = crate::cli::command();
             clap_complete::generate(shell, &mut cmd, "tezos-ci-local", &mut std::io::stdout());

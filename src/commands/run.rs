@@ -25,6 +25,11 @@ use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
 pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
+    run_jobs(options, jobs, false)
+}
+
+/// Runs `jobs`; `for_shell` (`shell JOB`) runs no script and keeps the job's environment.
+pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::Result<()> {
     let (common, args) = (&options.common, &options.run);
     // A clone lives in a temporary directory for the whole run.
     let clone_dir = match &args.clone {
@@ -51,6 +56,14 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         manual: args.manual,
     };
     let picks = select(&loaded.plan, &graph, &selection)?;
+    if for_shell && picks.len() != 1 {
+        return Err(Error::Usage(format!(
+            "`shell` takes one job; {} in this pipeline match {:?}",
+            picks.len(),
+            jobs.join(" ")
+        ))
+        .into());
+    }
     if args.dry_run {
         print_plan(&loaded, &graph, &picks);
         return Ok(());
@@ -59,7 +72,7 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run_async(common, args, loaded, graph, picks))
+    runtime.block_on(run_async(common, args, loaded, graph, picks, for_shell))
 }
 
 fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error> {
@@ -151,6 +164,7 @@ async fn run_async(
     loaded: Loaded,
     graph: JobGraph,
     picks: Vec<Pick>,
+    for_shell: bool,
 ) -> anyhow::Result<()> {
     let state = crate::store::state_dir(common.state_dir.as_deref());
     let pull = match args.pull {
@@ -225,6 +239,8 @@ async fn run_async(
         user_vars: loaded.user_vars.clone(),
         privileged: args.privileged,
         mount_docker_socket: args.docker_socket,
+        keep_failed: args.keep_failed,
+        for_shell,
         cache_store: state.join("cache"),
     };
     let cache = (!args.no_cache)
@@ -303,7 +319,10 @@ async fn run_async(
     for w in &prepare.warnings {
         eprintln!("warning: {w}");
     }
-    let _ = std::fs::remove_dir_all(&snapshot_dest);
+    // A kept attempt's overlay volume still reads the snapshot: its removal removes it.
+    if !crate::executor::kept::any(&run_dir.path) {
+        let _ = std::fs::remove_dir_all(&snapshot_dest);
+    }
     let _ = std::fs::write(
         run_dir.path.join("summary.json"),
         serde_json::to_vec_pretty(

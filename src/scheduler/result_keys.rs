@@ -66,7 +66,12 @@ impl ProjectConfig {
         }
         use crate::pipeline::read;
         let m = read::map(&node, "tezos-ci-local config")?;
-        read::check_keys(m, &node, "tezos-ci-local config", &["jobs", "result_cache", "engines"])?;
+        read::check_keys(
+            m,
+            &node,
+            "tezos-ci-local config",
+            &["jobs", "result_cache", "engines"],
+        )?;
         if let Some(dir) = m.get("result_cache") {
             let dir = read::string(dir, "result_cache")?;
             cfg.result_cache = Some(project_dir.join(dir));

@@ -106,6 +106,8 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                 user_vars: Vec::new(),
                 privileged: false,
                 mount_docker_socket: false,
+                keep_failed: false,
+                for_shell: false,
                 cache_store: state.join("cache"),
             },
         },

@@ -108,6 +108,7 @@ impl Prepare for FakePrepare<'_> {
             caches: Vec::new(),
             privileged: false,
             mount_docker_socket: false,
+            keep: None,
         };
         Prepared::Run {
             spec: Box::new(spec),

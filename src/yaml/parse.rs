@@ -526,7 +526,7 @@ other:
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
         for level in 1..10 {
             let prev = format!("*a{}", level - 1);
-            let items = vec![prev.as_str(); 9].join(", ");
+            let items = [prev.as_str(); 9].join(", ");
             text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
         }
         let e = parse(&text).unwrap_err();
