@@ -164,3 +164,49 @@ fn shell_job_opens_a_fresh_environment_of_the_job_and_removes_it() {
     engine.assert_no_leftovers(id.trim());
     assert!(!p.state().join("workspaces").join(id.trim()).exists());
 }
+
+/// `run JOB` without `--needs`: the job receives the artifacts its needs left in the last run
+/// where they passed; with none, the run says which are missing and suggests `--needs`.
+#[test]
+fn one_job_receives_the_artifacts_of_its_needs_from_the_last_run() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = r#"
+default:
+  image: busybox:latest
+producer:
+  stage: build
+  script: [echo made-by-producer > out.txt]
+  artifacts:
+    paths: [out.txt]
+consumer:
+  stage: test
+  needs: [producer]
+  script: [cat out.txt]
+"#;
+    let p = Project::new(ci, &[]);
+    let alone = p.run(&engine, &["consumer"]);
+    assert_eq!(alone.code, 1, "{alone}");
+    assert!(
+        alone
+            .stderr
+            .contains("`consumer` needs the artifacts of `producer`")
+            && alone.stderr.contains("--needs"),
+        "{alone}"
+    );
+    let whole = p.run(&engine, &[]);
+    assert_eq!(whole.code, 0, "{whole}");
+    let again = p.run(&engine, &["consumer"]);
+    assert_eq!(again.code, 0, "{again}");
+    assert_eq!(again.status("consumer"), "success", "{again}");
+    assert!(
+        again.stderr.contains(&format!(
+            "artifacts of `producer` from run {}",
+            whole.run_id()
+        )),
+        "{again}"
+    );
+    assert!(p.logs("consumer").contains("made-by-producer"));
+}

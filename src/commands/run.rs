@@ -302,6 +302,7 @@ async fn run_async(
         run_dir: run_dir.path.clone(),
         cancel_grace: std::time::Duration::from_secs(10),
     };
+    let received = past_inputs(&state, &run_id, &loaded, &graph, &picks);
     let interrupts = signals();
     let summary = Dispatcher::new(
         &loaded.plan,
@@ -312,6 +313,7 @@ async fn run_async(
         &mut prepare,
         &mut emit,
     )
+    .with_received(received)
     .run(interrupts)
     .await;
     let _ = reporter.finish();
@@ -441,4 +443,70 @@ fn signals() -> mpsc::Receiver<()> {
         }
     });
     rx
+}
+
+/// The artifacts the selected jobs need from jobs that are not selected (`run JOB` without
+/// `--needs`), from the newest past run where those passed; says which are missing.
+fn past_inputs(
+    state: &std::path::Path,
+    run_id: &str,
+    loaded: &Loaded,
+    graph: &JobGraph,
+    picks: &[Pick],
+) -> Vec<(usize, crate::scheduler::Finished)> {
+    let mut received = Vec::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (i, pick) in picks.iter().enumerate() {
+        if *pick == Pick::Unselected {
+            continue;
+        }
+        for &d in &graph.artifacts_from[i] {
+            if picks[d] != Pick::Unselected || received.iter().any(|(r, _)| *r == d) {
+                continue;
+            }
+            let job = &loaded.plan.jobs[d];
+            let name = job.job.name.clone();
+            match crate::store::past_runs::artifacts_of(state, &name, run_id) {
+                Some((_, None)) => {}
+                Some((from, Some(dir))) => {
+                    eprintln!(
+                        "`{}` receives the artifacts of `{name}` from run {from}.",
+                        loaded.plan.jobs[i].job.name
+                    );
+                    let result = crate::event::JobResult {
+                        status: crate::event::JobStatus::Success,
+                        exit_code: Some(0),
+                        duration: std::time::Duration::ZERO,
+                        platform: job.platform.clone(),
+                        attempts: 1,
+                        reason: None,
+                        coverage: None,
+                        log: None,
+                        junit: Vec::new(),
+                    };
+                    received.push((
+                        d,
+                        crate::scheduler::Finished {
+                            job: name,
+                            result,
+                            artifacts: Some(dir),
+                            dotenv: Vec::new(),
+                            key: None,
+                        },
+                    ));
+                }
+                None if job.job.artifacts.is_some() => {
+                    missing.push((loaded.plan.jobs[i].job.name.clone(), name))
+                }
+                None => {}
+            }
+        }
+    }
+    for (job, from) in &missing {
+        eprintln!(
+            "warning: `{job}` needs the artifacts of `{from}`, which no past run has (it never \
+             passed here): `{job}` runs without them; `--needs` runs `{from}` first."
+        );
+    }
+    received
 }

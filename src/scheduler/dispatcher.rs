@@ -100,6 +100,17 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
+    /// What unselected jobs left in past runs (`run JOB` without `--needs`): the selected jobs
+    /// that take their artifacts receive these, as if those jobs had run.
+    pub fn with_received(mut self, received: Vec<(usize, Finished)>) -> Self {
+        for (i, f) in received {
+            if self.picks.get(i) == Some(&Pick::Unselected) {
+                self.states[i] = State::Done(Box::new(f));
+            }
+        }
+        self
+    }
+
     fn shown(&self) -> Vec<usize> {
         (0..self.plan.jobs.len())
             .filter(|&i| self.picks[i] != Pick::Unselected)
