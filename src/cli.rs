@@ -308,6 +308,23 @@ pub struct RunArgs {
     /// shell JOB --after-failure`; `clean --containers` removes them.
     #[arg(long)]
     pub keep_failed: bool,
+    /// Bind-mount a host path into every job container, `HOST:CONTAINER[:ro]` (a runner's
+    /// `volumes`). Repeatable.
+    #[arg(long = "volume", value_name = "HOST:CONTAINER[:ro]")]
+    pub volumes: Vec<String>,
+    /// A Docker network every job container joins (a runner's `network_mode`).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// An `/etc/hosts` entry in every job container, `HOST:IP` (a runner's `extra_hosts`).
+    /// Repeatable.
+    #[arg(long = "extra-host", value_name = "HOST:IP")]
+    pub extra_hosts: Vec<String>,
+    /// The size of `/dev/shm` in job containers, such as 256m (a runner's `shm_size`).
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Forward this host's ssh agent ($SSH_AUTH_SOCK) into every job (private git dependencies).
+    #[arg(long)]
+    pub ssh_agent: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,10 +196,14 @@ async fn run_async(
         .iter()
         .map(|r| Route::parse(r).map_err(Error::Usage))
         .collect::<Result<Vec<_>, _>>()?;
+    let docker_options = DockerOptions {
+        runner: runner_options(args)?,
+        ..DockerOptions::default()
+    };
     let executor: Arc<dyn Executor> = if routes.is_empty() {
-        Arc::new(DockerExecutor::connect(DockerOptions::default()).await?)
+        Arc::new(DockerExecutor::connect(docker_options).await?)
     } else {
-        Arc::new(RoutingExecutor::connect(DockerOptions::default(), &routes).await?)
+        Arc::new(RoutingExecutor::connect(docker_options, &routes).await?)
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
     let run_dir = RunDir::create(&state)?;
@@ -509,4 +513,41 @@ fn past_inputs(
         );
     }
     received
+}
+
+/// The runner options of the command line, checked.
+fn runner_options(
+    args: &RunArgs,
+) -> Result<crate::executor::docker::runner_options::RunnerOptions, Error> {
+    use crate::executor::docker::runner_options as r;
+    for v in &args.volumes {
+        r::check_volume(v).map_err(Error::Usage)?;
+    }
+    for h in &args.extra_hosts {
+        r::check_extra_host(h).map_err(Error::Usage)?;
+    }
+    let shm_size = args
+        .shm_size
+        .as_deref()
+        .map(r::parse_size)
+        .transpose()
+        .map_err(Error::Usage)?;
+    let ssh_agent = if args.ssh_agent {
+        let sock = std::env::var("SSH_AUTH_SOCK")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::Usage("--ssh-agent: no ssh agent here (SSH_AUTH_SOCK is not set)".into())
+            })?;
+        Some(sock)
+    } else {
+        None
+    };
+    Ok(r::RunnerOptions {
+        volumes: args.volumes.clone(),
+        network: args.network.clone(),
+        extra_hosts: args.extra_hosts.clone(),
+        shm_size,
+        ssh_agent,
+    })
 }

@@ -9,6 +9,7 @@ mod cleanup;
 mod container;
 pub mod engine;
 pub mod kept;
+pub mod runner_options;
 pub mod services;
 mod volume;
 
@@ -274,7 +275,11 @@ impl DockerEnv {
             platform: spec.platform.clone(),
             entrypoint: spec.entrypoint.clone(),
             cmd: step.command,
-            env: step.env,
+            env: step
+                .env
+                .into_iter()
+                .chain(self.options.runner.env())
+                .collect(),
             working_dir: spec.project_dir.clone(),
             user: spec.user.clone(),
             labels: self.labels.clone(),
@@ -284,6 +289,7 @@ impl DockerEnv {
             docker_socket: spec
                 .mount_docker_socket
                 .then(|| self.engine.socket_path.clone()),
+            runner: self.options.runner.clone(),
         };
         let docker = &self.engine.docker;
         let id = container::create(docker, &stage)
