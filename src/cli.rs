@@ -325,6 +325,10 @@ pub struct RunArgs {
     /// Forward this host's ssh agent ($SSH_AUTH_SOCK) into every job (private git dependencies).
     #[arg(long)]
     pub ssh_agent: bool,
+    /// Start every line of the jobs' logs with the time it was written (GitLab's
+    /// FF_TIMESTAMPS), such as `2026-11-29T16:20:01.123456Z`.
+    #[arg(long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]

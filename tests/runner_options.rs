@@ -75,3 +75,28 @@ fn bad_runner_options_are_refused() {
         assert!(err.contains(args[1]), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn timestamps_start_every_log_line() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let p = Project::new(
+        "job:\n  image: busybox:latest\n  script: [echo stamped-line]\n",
+        &[],
+    );
+    let run = p.run(&engine, &["--timestamps"]);
+    assert_eq!(run.code, 0, "{run}");
+    let log = p.logs("job");
+    let line = log
+        .lines()
+        .find(|l| l.ends_with(" stamped-line"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let (time, _) = line.split_once(' ').unwrap();
+    assert!(time.len() == 27 && time.ends_with('Z'), "{line}");
+    assert!(
+        log.lines().all(|l| l.as_bytes().get(4) == Some(&b'-')),
+        "{log}"
+    );
+}

@@ -305,6 +305,7 @@ async fn run_async(
         run_id: run_id.clone(),
         run_dir: run_dir.path.clone(),
         cancel_grace: std::time::Duration::from_secs(10),
+        timestamps: args.timestamps,
     };
     let received = past_inputs(&state, &run_id, &loaded, &graph, &picks);
     let interrupts = signals();

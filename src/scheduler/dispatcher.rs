@@ -443,6 +443,7 @@ impl<'a> Dispatcher<'a> {
                     masks,
                     coverage,
                 ) {
+                    Ok(s) if self.options.timestamps => s.with_timestamps(),
                     Ok(s) => s,
                     Err(e) => {
                         self.prepare_failed(i, attempt, format!("cannot write the job's log: {e}"));

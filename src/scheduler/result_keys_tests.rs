@@ -140,6 +140,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         run_id: run_dir.id.clone(),
         run_dir: run_dir.path.clone(),
         cancel_grace: Duration::from_secs(1),
+        timestamps: false,
     };
     let (_tx, rx) = mpsc::channel(1);
     Dispatcher::new(

@@ -175,6 +175,7 @@ async fn run_with(
         run_id: "test".into(),
         run_dir: PathBuf::from("/tmp/x"),
         cancel_grace: Duration::from_secs(1),
+        timestamps: false,
     };
     let summary = Dispatcher::new(
         &plan,
