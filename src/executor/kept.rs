@@ -49,9 +49,17 @@ pub fn record_path(run_dir: &Path, job: &str) -> PathBuf {
     dir(run_dir).join(format!("{}.json", crate::store::file_name_for(job)))
 }
 
+/// Writes the record; an earlier attempt's record there (the job was retried) is moved beside
+/// it, still found by [`all`], so that `clean` removes that attempt too.
 pub fn write(path: &Path, kept: &Kept) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
+    }
+    if let Ok(earlier) = read(path) {
+        std::fs::rename(
+            path,
+            path.with_extension(format!("{}.json", earlier.attempt)),
+        )?;
     }
     let tmp = path.with_extension("json.tmp");
     std::fs::write(
@@ -124,5 +132,18 @@ mod tests {
         let found = all(state.path());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1.as_ref().unwrap(), &kept);
+        // A retry's record replaces it; the earlier one is still found.
+        let retry = Kept {
+            attempt: "def".into(),
+            ..kept.clone()
+        };
+        write(&path, &retry).unwrap();
+        assert_eq!(read(&path).unwrap(), retry);
+        let attempts: Vec<String> = all(state.path())
+            .into_iter()
+            .map(|(_, k)| k.unwrap().attempt)
+            .collect();
+        assert_eq!(attempts.len(), 2);
+        assert!(attempts.contains(&"abc".to_string()) && attempts.contains(&"def".to_string()));
     }
 }
