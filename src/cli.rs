@@ -127,6 +127,9 @@ pub enum Command {
     /// List the Docker engines of every pool (`--engine`, `engines:` in the configuration) with
     /// their architecture, kernel, version, qemu emulation, capacity, and whether they answer.
     Engines(EnginesArgs),
+    /// Open an interactive shell in the job's environment: its image, variables, project
+    /// directory and services; with --after-failure, in what `run --keep-failed` kept of it.
+    Shell(ShellArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -351,6 +354,31 @@ pub struct RunArgs {
     /// machines share (NFS, a mounted volume); concurrent runs never corrupt it.
     #[arg(long, value_name = "DIR")]
     pub result_cache: Option<PathBuf>,
+    /// Keep a failed job's containers, volume and services (still labelled) for `tezos-ci-local
+    /// shell JOB --after-failure`; `clean --containers` removes them.
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// Bind-mount a host path into every job container, `HOST:CONTAINER[:ro]` (a runner's
+    /// `volumes`). Repeatable.
+    #[arg(long = "volume", value_name = "HOST:CONTAINER[:ro]")]
+    pub volumes: Vec<String>,
+    /// A Docker network every job container joins (a runner's `network_mode`).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// An `/etc/hosts` entry in every job container, `HOST:IP` (a runner's `extra_hosts`).
+    /// Repeatable.
+    #[arg(long = "extra-host", value_name = "HOST:IP")]
+    pub extra_hosts: Vec<String>,
+    /// The size of `/dev/shm` in job containers, such as 256m (a runner's `shm_size`).
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Forward this host's ssh agent ($SSH_AUTH_SOCK) into every job (private git dependencies).
+    #[arg(long)]
+    pub ssh_agent: bool,
+    /// Start every line of the jobs' logs with the time it was written (GitLab's
+    /// FF_TIMESTAMPS), such as `2026-11-29T16:20:01.123456Z`.
+    #[arg(long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +431,20 @@ pub struct LogsArgs {
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The job.
+    #[arg(value_name = "JOB")]
+    pub job: String,
+    /// Open the shell in the job's environment as its failed attempt left it (the run needs
+    /// --keep-failed).
+    #[arg(long)]
+    pub after_failure: bool,
+    /// With --after-failure: a run id from `tezos-ci-local runs` (default: the last run).
+    #[arg(long = "in-run", value_name = "ID")]
+    pub in_run: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -311,6 +311,8 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
             user_vars: loaded.user_vars.clone(),
             privileged: false,
             mount_docker_socket: false,
+            keep_failed: false,
+            for_shell: false,
             cache_store: state.join("cache"),
         },
     };

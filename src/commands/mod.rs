@@ -11,6 +11,7 @@ pub mod report;
 pub mod run;
 pub mod runs;
 pub mod suggest;
+pub mod shell;
 
 use crate::cli::{Cli, ColorArg, Command};
 
@@ -63,6 +64,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Clean(args)) => runs::clean(common, &args),
         Some(Command::Hook(args)) => hook::run(options, &args),
         Some(Command::Engines(_)) => engines::run(common, &options.run.engines, options.run.json),
+        Some(Command::Shell(args)) => shell::run(options, &args),
         Some(Command::Completions { shell }) => completions::print(shell),
     }
 }

@@ -25,6 +25,11 @@ use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
 pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
+    run_jobs(options, jobs, false)
+}
+
+/// Runs `jobs`; `for_shell` (`shell JOB`) runs no script and keeps the job's environment.
+pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::Result<()> {
     let (common, args) = (&options.common, &options.run);
     // A clone lives in a temporary directory for the whole run.
     let clone_dir = match &args.clone {
@@ -61,6 +66,14 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
     };
     check_names(&loaded, jobs)?;
     let picks = select(&loaded.plan, &graph, &selection)?;
+    if for_shell && picks.len() != 1 {
+        return Err(Error::Usage(format!(
+            "`shell` takes one job; {} in this pipeline match {:?}",
+            picks.len(),
+            jobs.join(" ")
+        ))
+        .into());
+    }
     check_images(&loaded, args.default_image.as_deref(), |i| {
         picks[i] == Pick::Run
     })?;
@@ -72,7 +85,7 @@ pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(run_async(common, args, loaded, graph, picks));
+    let result = runtime.block_on(run_async(common, args, loaded, graph, picks, for_shell));
     // A preparation that Ctrl-C abandoned may still be copying the project on a blocking thread:
     // the run is over, so the process does not wait for it.
     runtime.shutdown_background();
@@ -168,6 +181,7 @@ async fn run_async(
     loaded: Loaded,
     graph: JobGraph,
     picks: Vec<Pick>,
+    for_shell: bool,
 ) -> anyhow::Result<()> {
     let state = crate::store::state_dir(common.state_dir.as_deref());
     let pull = match args.pull {
@@ -194,6 +208,10 @@ async fn run_async(
         check_artifacts_dir(dir)?;
     }
     let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
+    let docker_options = DockerOptions {
+        runner: runner_options(args)?,
+        ..DockerOptions::default()
+    };
     let env = crate::engines::AddressEnv::from_process();
     let user_config = crate::engines::config::user_config_file();
     let pools = crate::engines::config::load(
@@ -208,11 +226,11 @@ async fn run_async(
             .unwrap_or(2)
     });
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
-        Arc::new(DockerExecutor::connect(DockerOptions::default()).await?)
+        Arc::new(DockerExecutor::connect(docker_options).await?)
     } else {
         let mut warnings = Vec::new();
         let pool = pool_executor::connect(
-            DockerOptions::default(),
+            docker_options,
             &pools,
             max_parallel,
             &mut warnings,
@@ -279,6 +297,8 @@ async fn run_async(
         user_vars: loaded.user_vars.clone(),
         privileged: args.privileged,
         mount_docker_socket: args.docker_socket,
+        keep_failed: args.keep_failed,
+        for_shell,
         cache_store: state.join("cache"),
     };
     let cache = (!args.no_cache)
@@ -341,7 +361,9 @@ async fn run_async(
         run_id: run_id.clone(),
         run_dir: run_dir.path.clone(),
         cancel_grace: std::time::Duration::from_secs(10),
+        timestamps: args.timestamps,
     };
+    let received = past_inputs(&state, &run_id, &loaded, &graph, &picks);
     let interrupts = signals();
     let summary = Dispatcher::new(
         &plan,
@@ -352,6 +374,7 @@ async fn run_async(
         prepare.clone(),
         &mut emit,
     )
+    .with_received(received)
     .run(interrupts)
     .await;
     let _ = reporter.finish();
@@ -362,7 +385,10 @@ async fn run_async(
             eprintln!("warning: {w}");
         }
     }
-    let _ = std::fs::remove_dir_all(&snapshot_dest);
+    // A kept attempt's overlay volume still reads the snapshot: its removal removes it.
+    if !crate::executor::kept::any(&run_dir.path) {
+        let _ = std::fs::remove_dir_all(&snapshot_dest);
+    }
     let _ = std::fs::write(
         run_dir.path.join("summary.json"),
         serde_json::to_vec_pretty(
@@ -595,4 +621,107 @@ fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
 /// second one).
 fn signals() -> mpsc::Receiver<()> {
     crate::scheduler::signals::interrupts()
+}
+
+/// The artifacts the selected jobs need from jobs that are not selected (`run JOB` without
+/// `--needs`), from the newest past run where those passed; says which are missing.
+fn past_inputs(
+    state: &std::path::Path,
+    run_id: &str,
+    loaded: &Loaded,
+    graph: &JobGraph,
+    picks: &[Pick],
+) -> Vec<(usize, crate::scheduler::Finished)> {
+    let mut received = Vec::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    for (i, pick) in picks.iter().enumerate() {
+        if *pick == Pick::Unselected {
+            continue;
+        }
+        for &d in &graph.artifacts_from[i] {
+            if picks[d] != Pick::Unselected || received.iter().any(|(r, _)| *r == d) {
+                continue;
+            }
+            let job = &loaded.plan.jobs[d];
+            let name = job.job.name.clone();
+            match crate::store::past_runs::artifacts_of(state, &name, run_id) {
+                Some((_, None)) => {}
+                Some((from, Some(dir))) => {
+                    eprintln!(
+                        "`{}` receives the artifacts of `{name}` from run {from}.",
+                        loaded.plan.jobs[i].job.name
+                    );
+                    let result = crate::event::JobResult {
+                        status: crate::event::JobStatus::Success,
+                        exit_code: Some(0),
+                        duration: std::time::Duration::ZERO,
+                        platform: job.platform.clone(),
+                        attempts: 1,
+                        reason: None,
+                        coverage: None,
+                        log: None,
+                        junit: Vec::new(),
+                    };
+                    received.push((
+                        d,
+                        crate::scheduler::Finished {
+                            job: name,
+                            result,
+                            artifacts: Some(dir),
+                            dotenv: Vec::new(),
+                            key: None,
+                        },
+                    ));
+                }
+                None if job.job.artifacts.is_some() => {
+                    missing.push((loaded.plan.jobs[i].job.name.clone(), name))
+                }
+                None => {}
+            }
+        }
+    }
+    for (job, from) in &missing {
+        eprintln!(
+            "warning: `{job}` needs the artifacts of `{from}`, which no past run has (it never \
+             passed here): `{job}` runs without them; `--needs` runs `{from}` first."
+        );
+    }
+    received
+}
+
+/// The runner options of the command line, checked.
+fn runner_options(
+    args: &RunArgs,
+) -> Result<crate::executor::docker::runner_options::RunnerOptions, Error> {
+    use crate::executor::docker::runner_options as r;
+    for v in &args.volumes {
+        r::check_volume(v).map_err(Error::Usage)?;
+    }
+    for h in &args.extra_hosts {
+        r::check_extra_host(h).map_err(Error::Usage)?;
+    }
+    let shm_size = args
+        .shm_size
+        .as_deref()
+        .map(r::parse_size)
+        .transpose()
+        .map_err(Error::Usage)?;
+    let ssh_agent = if args.ssh_agent {
+        let sock = std::env::var("SSH_AUTH_SOCK")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::Usage("--ssh-agent: no ssh agent here (SSH_AUTH_SOCK is not set)".into())
+            })?;
+        Some(sock)
+    } else {
+        None
+    };
+    Ok(r::RunnerOptions {
+        volumes: args.volumes.clone(),
+        network: args.network.clone(),
+        extra_hosts: args.extra_hosts.clone(),
+        shm_size,
+        ssh_agent,
+    })
 }

@@ -152,6 +152,10 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io { path: p, source: e }),
         _ => Ok(()),
     };
+    // Kept attempts (`--keep-failed`) go with the run directories that record them.
+    if args.containers || args.all {
+        remove_kept(&state)?;
+    }
     remove(state.join("results"))?;
     if args.cache {
         remove(state.join("cache"))?;
@@ -197,5 +201,32 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             .into());
         }
     }
+    Ok(())
+}
+
+/// Removes every attempt `--keep-failed` kept, its objects on the engine, its host
+/// directories and its record.
+fn remove_kept(state: &std::path::Path) -> Result<(), Error> {
+    let records = crate::executor::kept::all(state);
+    if records.is_empty() {
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let executor =
+            crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
+                .await?;
+        for (path, kept) in &records {
+            if let Ok(kept) = kept {
+                crate::executor::docker::kept::remove(executor.docker(), kept).await;
+            }
+            let _ = std::fs::remove_file(path);
+        }
+        Ok::<_, Error>(())
+    })?;
+    println!("Removed {} kept jobs.", records.len());
     Ok(())
 }

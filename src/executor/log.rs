@@ -29,6 +29,8 @@ pub struct LogSink {
     masks: Vec<String>,
     partial: Vec<u8>,
     coverage: Option<regex::Regex>,
+    /// `--timestamps`.
+    timestamps: bool,
     /// Shared with the dispatcher, which reads it once the executor has consumed the sink.
     last_coverage: std::sync::Arc<std::sync::Mutex<Option<f64>>>,
     tail: std::collections::VecDeque<String>,
@@ -80,6 +82,7 @@ impl LogSink {
             masks,
             partial: Vec::new(),
             coverage,
+            timestamps: false,
             last_coverage: Default::default(),
             tail: Default::default(),
             cap: Cap {
@@ -96,6 +99,13 @@ impl LogSink {
     /// Caps the log at `bytes` (the first and last halves are kept).
     pub fn with_limit(mut self, bytes: u64) -> Self {
         self.cap.half = bytes / 2;
+        self
+    }
+
+    /// Starts every line with the UTC time it was written, as GitLab's `FF_TIMESTAMPS` does
+    /// (`--timestamps`).
+    pub fn with_timestamps(mut self) -> Self {
+        self.timestamps = true;
         self
     }
 
@@ -144,6 +154,9 @@ impl LogSink {
             if line.contains(m.as_str()) {
                 line = line.replace(m.as_str(), "[MASKED]");
             }
+        }
+        if self.timestamps {
+            line = format!("{} {line}", timestamp(std::time::SystemTime::now()));
         }
         if let Some(re) = &self.coverage {
             // As GitLab's trace reader: the last match in the log; within it, the last capture
@@ -305,9 +318,40 @@ fn first_number(s: &str) -> Option<f64> {
     rest[..end].trim_end_matches('.').parse().ok()
 }
 
+/// `t` as RFC 3339 in UTC with microseconds, as GitLab's timestamped logs.
+fn timestamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (y, m, day) = crate::time::civil_from_days((secs / 86400) as i64);
+    let rem = secs % 86400;
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_micros()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_795_969_201_123_456);
+        assert_eq!(timestamp(t), "2026-11-29T16:20:01.123456Z");
+    }
+
+    #[tokio::test]
+    async fn a_timestamped_sink_starts_every_line_with_the_time() {
+        let mut sink = LogSink::discard("j").with_timestamps();
+        sink.write(b"hello\n").await;
+        let tail = sink.tail();
+        let (time, text) = tail[0].split_once(' ').unwrap();
+        assert_eq!(text, "hello");
+        assert!(time.ends_with('Z') && time.contains('T'), "{time}");
+    }
 
     #[tokio::test]
     async fn splits_masks_and_reads_coverage() {

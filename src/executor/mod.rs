@@ -7,6 +7,7 @@
 pub mod artifacts;
 pub mod docker;
 pub mod fake;
+pub mod kept;
 pub mod layers;
 pub mod lifecycle;
 pub mod log;
@@ -70,6 +71,9 @@ pub struct JobSpec {
     pub caches: Vec<CacheSpec>,
     pub privileged: bool,
     pub mount_docker_socket: bool,
+    /// With `--keep-failed` (and for `shell JOB`): when the attempt's environment is kept and
+    /// where it is recorded (its objects are then left on the engine rather than removed).
+    pub keep: Option<kept::Keep>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -153,6 +153,17 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
+    /// What unselected jobs left in past runs (`run JOB` without `--needs`): the selected jobs
+    /// that take their artifacts receive these, as if those jobs had run.
+    pub fn with_received(mut self, received: Vec<(usize, Finished)>) -> Self {
+        for (i, f) in received {
+            if self.picks.get(i) == Some(&Pick::Unselected) {
+                self.states[i] = State::Done(Box::new(f));
+            }
+        }
+        self
+    }
+
     fn shown(&self) -> Vec<usize> {
         (0..self.plan.jobs.len())
             .filter(|&i| self.picks[i] != Pick::Unselected)
@@ -521,6 +532,7 @@ impl<'a> Dispatcher<'a> {
                 let job = self.plan.jobs[index].job.name.clone();
                 let coverage = self.plan.jobs[index].job.coverage.clone();
                 let log_tx = log_tx.clone();
+                let timestamps = self.options.timestamps;
                 tokio::task::spawn_blocking(move || {
                     // A panic must still report back, or the job would wait forever.
                     let ready = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -544,7 +556,11 @@ impl<'a> Dispatcher<'a> {
                                     Ok(sink) => Ready::Run {
                                         spec,
                                         key,
-                                        sink,
+                                        sink: if timestamps {
+                                            sink.with_timestamps()
+                                        } else {
+                                            sink
+                                        },
                                         log,
                                     },
                                     Err(e) => {

@@ -70,6 +70,8 @@ pub struct SchedulerOptions {
     pub run_dir: PathBuf,
     /// How long a canceled job may take to stop before the run stops waiting for it.
     pub cancel_grace: Duration,
+    /// `--timestamps`: every log line starts with the time it was written.
+    pub timestamps: bool,
 }
 
 #[cfg(test)]

@@ -109,6 +109,8 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
                 user_vars: Vec::new(),
                 privileged: false,
                 mount_docker_socket: false,
+                keep_failed: false,
+                for_shell: false,
                 cache_store: state.join("cache"),
             },
         },
@@ -140,6 +142,7 @@ async fn run(state: &Path, r: Run<'_>) -> Ran {
         run_id: run_dir.id.clone(),
         run_dir: run_dir.path.clone(),
         cancel_grace: Duration::from_secs(1),
+        timestamps: false,
     };
     let (_tx, rx) = mpsc::channel(1);
     Dispatcher::new(

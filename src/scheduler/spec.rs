@@ -67,6 +67,10 @@ pub struct SpecSettings {
     pub user_vars: Vec<UserVar>,
     pub privileged: bool,
     pub mount_docker_socket: bool,
+    /// `--keep-failed`: failed attempts leave their containers, volume and services.
+    pub keep_failed: bool,
+    /// `shell JOB`: the job runs no script and its environment is kept, for the shell.
+    pub for_shell: bool,
     /// Where `cache:` keys live between runs.
     pub cache_store: PathBuf,
 }
@@ -273,6 +277,19 @@ impl SpecFactory {
             caches,
             privileged: s.privileged,
             mount_docker_socket: s.mount_docker_socket,
+            keep: (s.keep_failed || s.for_shell).then(|| crate::executor::kept::Keep {
+                record: crate::executor::kept::record_path(&self.run_dir.path, &job.name),
+                always: s.for_shell,
+            }),
+        };
+        let spec = if s.for_shell {
+            JobSpec {
+                script: Vec::new(),
+                after_script: Vec::new(),
+                ..spec
+            }
+        } else {
+            spec
         };
         Ok((spec, masks))
     }

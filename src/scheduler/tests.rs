@@ -109,6 +109,7 @@ impl Prepare for FakePrepare {
             caches: Vec::new(),
             privileged: false,
             mount_docker_socket: false,
+            keep: None,
         };
         Prepared::Run {
             spec: Box::new(spec),
@@ -175,6 +176,7 @@ async fn run_with(
         run_id: "test".into(),
         run_dir: PathBuf::from("/tmp/x"),
         cancel_grace: Duration::from_secs(1),
+        timestamps: false,
     };
     let summary = Dispatcher::new(
         &plan,

@@ -106,6 +106,7 @@ impl Fixture {
             caches: vec![],
             privileged: false,
             mount_docker_socket: false,
+            keep: None,
         }
     }
 }

@@ -23,6 +23,57 @@ pub async fn remove_labelled(docker: &Docker, filter: &str) {
     sweep(docker, filter, |_| false, true).await;
 }
 
+/// Removes what carries `filter`, as [`remove_labelled`], but the objects of the attempts in
+/// `kept` (`--keep-failed`).
+pub async fn remove_labelled_except(docker: &Docker, filter: &str, kept: &[String]) {
+    if kept.is_empty() {
+        return remove_labelled(docker, filter).await;
+    }
+    let is_kept = |labels: Option<&HashMap<String, String>>| {
+        labels
+            .and_then(|l| l.get(super::LABEL_ATTEMPT))
+            .is_some_and(|a| kept.contains(a))
+    };
+    let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
+    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
+        all: true,
+        filters: Some(filters.clone()),
+        ..Default::default()
+    })))
+    .await
+    .unwrap_or_default();
+    for c in containers.iter().filter(|c| !is_kept(c.labels.as_ref())) {
+        if let Some(id) = c.id.as_deref() {
+            let opts = RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            };
+            bounded(docker.remove_container(id, Some(opts))).await;
+        }
+    }
+    let networks = bounded(docker.list_networks(Some(ListNetworksOptions {
+        filters: Some(filters.clone()),
+    })))
+    .await
+    .unwrap_or_default();
+    for n in networks.iter().filter(|n| !is_kept(n.labels.as_ref())) {
+        if let Some(id) = n.id.as_deref() {
+            bounded(docker.remove_network(id)).await;
+        }
+    }
+    let volumes = bounded(docker.list_volumes(Some(ListVolumesOptions {
+        filters: Some(filters),
+    })))
+    .await
+    .and_then(|v| v.volumes)
+    .unwrap_or_default();
+    for v in volumes.iter().filter(|v| !is_kept(Some(&v.labels))) {
+        let opts = RemoveVolumeOptions { force: true };
+        bounded(docker.remove_volume(&v.name, Some(opts))).await;
+    }
+}
+
 /// What [`remove_stale`] removed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -135,6 +186,13 @@ pub(crate) struct Leftovers {
 }
 
 impl Leftovers {
+    /// Leaves the attempt's objects and directory in place (`--keep-failed`); returns the
+    /// directory, now the kept record's to remove.
+    pub fn keep(mut self) -> Option<std::path::PathBuf> {
+        self.filter.clear();
+        self.dir.take().map(tempfile::TempDir::keep)
+    }
+
     /// Starts removing what the attempt left, in the background.
     pub fn clear(mut self) {
         self.spawn_removal(false);

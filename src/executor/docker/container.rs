@@ -39,6 +39,7 @@ pub(crate) struct Stage {
     pub privileged: bool,
     /// The engine's socket path, mounted at the same place, when the job asks for it.
     pub docker_socket: Option<String>,
+    pub runner: super::runner_options::RunnerOptions,
 }
 
 pub(crate) async fn create(docker: &Docker, s: &Stage) -> Result<String, DockerError> {
@@ -59,6 +60,14 @@ pub(crate) async fn create(docker: &Docker, s: &Stage) -> Result<String, DockerE
         ..Default::default()
     }];
     let binds = s.docker_socket.as_ref().map(|p| vec![format!("{p}:{p}")]);
+    let mut host_config = HostConfig {
+        mounts: Some(mounts),
+        binds,
+        privileged: Some(s.privileged),
+        network_mode: s.network.clone(),
+        ..Default::default()
+    };
+    s.runner.apply(&mut host_config);
     let body = ContainerCreateBody {
         image: Some(s.image.clone()),
         user: s.user.clone(),
@@ -69,20 +78,23 @@ pub(crate) async fn create(docker: &Docker, s: &Stage) -> Result<String, DockerE
         labels: Some(s.labels.clone()),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
-        host_config: Some(HostConfig {
-            mounts: Some(mounts),
-            binds,
-            privileged: Some(s.privileged),
-            network_mode: s.network.clone(),
-            ..Default::default()
-        }),
+        host_config: Some(host_config),
         ..Default::default()
     };
     let opts = CreateContainerOptions {
         name: Some(s.name.clone()),
         platform: s.platform.clone(),
     };
-    Ok(docker.create_container(Some(opts), body).await?.id)
+    let id = docker.create_container(Some(opts), body).await?.id;
+    // A job with services is on its own network; it joins the runner's network too.
+    if let (Some(_), Some(extra)) = (&s.network, &s.runner.network) {
+        let join = bollard::models::NetworkConnectRequest {
+            container: id.clone(),
+            ..Default::default()
+        };
+        docker.connect_network(extra, join).await?;
+    }
+    Ok(id)
 }
 
 /// Extracts a tar of `parts` at `path` in a created (not yet started) container; for a path in

@@ -44,6 +44,8 @@ pub struct DockerOptions {
     pub after_script_timeout: Duration,
     /// How long to wait for a service's exposed ports to accept connections.
     pub service_wait: Duration,
+    /// `--volume`, `--network`, `--extra-host`, `--shm-size`, `--ssh-agent`.
+    pub runner: super::runner_options::RunnerOptions,
 }
 
 impl Default for DockerOptions {
@@ -54,6 +56,7 @@ impl Default for DockerOptions {
             work_dir: std::env::temp_dir(),
             after_script_timeout: Duration::from_secs(300),
             service_wait: Duration::from_secs(10),
+            runner: Default::default(),
         }
     }
 }

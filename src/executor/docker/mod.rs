@@ -8,6 +8,8 @@
 mod cleanup;
 mod container;
 pub mod engine;
+pub mod kept;
+pub mod runner_options;
 pub mod services;
 mod volume;
 
@@ -24,6 +26,7 @@ use crate::error::Error;
 use crate::executor::JobSpec;
 use crate::executor::LogSink;
 use crate::executor::artifacts::Collection;
+use crate::executor::kept::Kept;
 use crate::executor::lifecycle::{Backend, Ended, Environment, Lifecycle, ProjectFiles, Step};
 use crate::executor::tarball::Part;
 use cleanup::{Leftovers, Pending};
@@ -50,6 +53,8 @@ pub struct DockerBackend {
     options: Arc<DockerOptions>,
     /// Attempts' removals, which go on after their results are reported.
     pending: Pending,
+    /// Attempts kept by `--keep-failed`: the run's sweep leaves their objects.
+    kept: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Lifecycle<DockerBackend> {
@@ -62,6 +67,7 @@ impl Lifecycle<DockerBackend> {
             engine: Arc::new(engine),
             options: Arc::new(options),
             pending: Pending::default(),
+            kept: Arc::default(),
         };
         Ok(Lifecycle::new(backend, after_script_timeout))
     }
@@ -147,6 +153,7 @@ impl Backend for DockerBackend {
             volume: None,
             project_uploaded: false,
             last_container: None,
+            kept: self.kept.clone(),
         }))
     }
 
@@ -174,9 +181,10 @@ impl Backend for DockerBackend {
         let docker = self.engine.docker.clone();
         let filter = format!("{LABEL_RUN}={run_id}");
         let pending = self.pending.clone();
+        let kept = self.kept.lock().map(|k| k.clone()).unwrap_or_default();
         Box::pin(async move {
             pending.wait(REMOVAL_LIMIT).await;
-            remove_labelled(&docker, &filter).await
+            cleanup::remove_labelled_except(&docker, &filter, &kept).await
         })
     }
 }
@@ -196,6 +204,8 @@ struct DockerEnv {
     project_uploaded: bool,
     /// The last step's container: what the job left is read through it.
     last_container: Option<String>,
+    /// The backend's list of kept attempts.
+    kept: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl DockerEnv {
@@ -268,7 +278,11 @@ impl DockerEnv {
             platform: spec.platform.clone(),
             entrypoint: spec.entrypoint.clone(),
             cmd: step.command,
-            env: step.env,
+            env: step
+                .env
+                .into_iter()
+                .chain(self.options.runner.env())
+                .collect(),
             working_dir: spec.project_dir.clone(),
             user: spec.user.clone(),
             labels: self.labels.clone(),
@@ -278,6 +292,7 @@ impl DockerEnv {
             docker_socket: spec
                 .mount_docker_socket
                 .then(|| self.engine.socket_path.clone()),
+            runner: self.options.runner.clone(),
         };
         let docker = &self.engine.docker;
         let id = container::create(docker, &stage)
@@ -363,6 +378,38 @@ impl Environment for DockerEnv {
     fn tear_down(self: Box<Self>) {
         let this = *self;
         this.leftovers.clear();
+    }
+
+    fn keep(self: Box<Self>) -> Option<Kept> {
+        let this = *self;
+        // Nothing to shell into when the job failed before its project was laid out.
+        let (Some(volume), Some(container)) = (&this.volume, &this.last_container) else {
+            this.leftovers.clear();
+            return None;
+        };
+        let attempt = this.labels.get(LABEL_ATTEMPT).cloned().unwrap_or_default();
+        if let Ok(mut kept) = this.kept.lock() {
+            kept.push(attempt.clone());
+        }
+        let mut host_dirs: Vec<PathBuf> = this.leftovers.keep().into_iter().collect();
+        // The run keeps its snapshot while it has kept attempts (an overlay reads it).
+        host_dirs.push(this.spec.workspace.root.clone());
+        let spec = &this.spec;
+        Some(Kept {
+            run_id: spec.run_id.clone(),
+            job: spec.job.clone(),
+            attempt,
+            container: container.clone(),
+            image: spec.image.clone(),
+            platform: spec.platform.clone(),
+            entrypoint: spec.entrypoint.clone(),
+            user: spec.user.clone(),
+            volume: volume.name().to_string(),
+            project_dir: spec.project_dir.clone(),
+            network: this.network.clone(),
+            privileged: spec.privileged,
+            host_dirs,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
 use crate::executor::artifacts::Collection;
+use crate::executor::kept::Kept;
 use crate::executor::{JobSpec, LogSink};
 
 /// Where jobs run: a Docker engine, a fake for tests, and (see ARCHITECTURE.md) a Kubernetes
@@ -111,4 +112,11 @@ pub trait Environment: Send {
     /// Starts removing what the attempt created, without waiting for it (the run waits for
     /// removals before it ends).
     fn tear_down(self: Box<Self>);
+
+    /// Keeps what the attempt created (`--keep-failed`), services running, and says what it is;
+    /// a backend that cannot keep an attempt tears it down.
+    fn keep(self: Box<Self>) -> Option<Kept> {
+        self.tear_down();
+        None
+    }
 }

@@ -100,11 +100,24 @@ async fn run_attempt(
                 _ = cancel.cancelled() => Ok(None),
                 r = job.run(&mut *env, &mut log) => r.map(Some),
             };
-            log.line("Cleaning up project directory and file based variables")
-                .await;
-            // What the attempt created goes in the background: what follows this job need not
-            // wait for the engine to remove it (the run waits for it before it ends).
-            env.tear_down();
+            let failed = matches!(
+                &r,
+                Ok(Some(JobOutcome {
+                    status: AttemptStatus::Failed { .. },
+                    ..
+                }))
+            );
+            match spec.keep.as_ref().filter(|k| failed || k.always) {
+                Some(k) => keep(env, &k.record, &spec.job, &mut log).await,
+                None => {
+                    log.line("Cleaning up project directory and file based variables")
+                        .await;
+                    // What the attempt created goes in the background: what follows this job
+                    // need not wait for the engine to remove it (the run waits for it before it
+                    // ends).
+                    env.tear_down();
+                }
+            }
             r
         }
     };
@@ -132,6 +145,34 @@ async fn run_attempt(
     log.line(&last_line(&outcome.status, spec.timeout)).await;
     log.finish().await;
     outcome
+}
+
+/// Keeps a failed attempt's environment (`--keep-failed`) and records it for `shell
+/// --after-failure`.
+async fn keep(env: Box<dyn Environment>, record: &std::path::Path, job: &str, log: &mut LogSink) {
+    match env.keep() {
+        Some(kept) => match super::kept::write(record, &kept) {
+            Ok(()) => {
+                log.line(&format!(
+                    "Keeping the job's containers, volume and services: `tezos-ci-local shell \
+                     '{job}' --after-failure` opens a shell in them; `tezos-ci-local clean \
+                     --containers` removes them"
+                ))
+                .await
+            }
+            Err(e) => {
+                log.line(&format!(
+                    "WARNING: the job's environment is kept but could not be recorded in {}: {e}",
+                    record.display()
+                ))
+                .await
+            }
+        },
+        None => {
+            log.line("WARNING: this executor cannot keep a failed job's environment")
+                .await
+        }
+    }
 }
 
 /// GitLab's last line of a job's log.

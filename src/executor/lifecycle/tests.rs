@@ -40,6 +40,7 @@ fn spec() -> JobSpec {
         caches: Vec::new(),
         privileged: false,
         mount_docker_socket: false,
+        keep: None,
     }
 }
 
