@@ -10,8 +10,8 @@ pub mod list;
 pub mod report;
 pub mod run;
 pub mod runs;
-pub mod suggest;
 pub mod shell;
+pub mod suggest;
 
 use crate::cli::{Cli, ColorArg, Command};
 

@@ -229,13 +229,8 @@ async fn run_async(
         Arc::new(DockerExecutor::connect(docker_options).await?)
     } else {
         let mut warnings = Vec::new();
-        let pool = pool_executor::connect(
-            docker_options,
-            &pools,
-            max_parallel,
-            &mut warnings,
-        )
-        .await?;
+        let pool =
+            pool_executor::connect(docker_options, &pools, max_parallel, &mut warnings).await?;
         for w in warnings {
             eprintln!("warning: {w}");
         }

@@ -38,6 +38,7 @@ fn spec(job: &str, platform: &str, attempt: u32) -> Arc<JobSpec> {
         caches: Vec::new(),
         privileged: false,
         mount_docker_socket: false,
+        keep: None,
     })
 }
 

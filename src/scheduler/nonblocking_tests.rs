@@ -50,6 +50,7 @@ fn spec(job: &str, attempt: u32) -> JobSpec {
         caches: Vec::new(),
         privileged: false,
         mount_docker_socket: false,
+        keep: None,
     }
 }
 
@@ -201,6 +202,7 @@ async fn run(
         run_id: "test".into(),
         run_dir: PathBuf::from("/tmp/x"),
         cancel_grace: Duration::from_secs(30),
+        timestamps: false,
     };
     let summary = Dispatcher::new(&plan, &graph, picks, options, executor, prepare, &mut emit)
         .run(rx)
