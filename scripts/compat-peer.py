@@ -89,7 +89,7 @@ def peer_jobs(path):
     header = lines[start].split(";")
     rows = [r for r in csv.reader(lines[start + 1:], delimiter=";") if len(r) == len(header)]
     col = 0
-    return sorted(normalise_peer(r[col].strip()) for r in rows[1:] if r), None
+    return sorted(normalise_peer(r[col].strip()) for r in rows if r), None
 
 
 def our_jobs(binary, path, state):
