@@ -140,7 +140,7 @@ fn engines_lists_every_engine_of_every_pool_and_fails_when_one_is_silent() {
     let Some(extra) = extra_engines() else {
         return;
     };
-    let p = Project::new("x:\n  script: [true]\n", &[]);
+    let p = Project::new("x:\n  script: [\"true\"]\n", &[]);
     // A pool in the project's file, one on the command line with a capacity.
     p.write(
         ".tezos-ci-local.yml",
@@ -669,7 +669,7 @@ fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
         "tezos-ci-local.run=gone",
         &volume,
     ]));
-    let p = Project::new("x:\n  script: [true]\n", &[]);
+    let p = Project::new("x:\n  script: [\"true\"]\n", &[]);
     p.write(
         ".tezos-ci-local.yml",
         &format!("engines:\n  s390x: [{}, {}]\n", extra[0], extra[1]),

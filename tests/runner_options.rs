@@ -63,7 +63,10 @@ job:
 
 #[test]
 fn bad_runner_options_are_refused() {
-    let p = Project::new("job:\n  script: [true]\n", &[]);
+    let p = Project::new(
+        "job:\n  image: tezos-ci-local/busybox:amd64\n  script: [\"true\"]\n",
+        &[],
+    );
     for args in [
         &["run", "--volume", "relative"][..],
         &["run", "--extra-host", "nohost"],
