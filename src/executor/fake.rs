@@ -308,3 +308,39 @@ mod backend_impl {
         }
     }
 }
+
+/// A job spec with only its name and attempt set (image `busybox`, `linux/amd64`, no script, an
+/// empty workspace), for tests of what runs specs; a test sets the fields it cares about with
+/// `JobSpec { field, ..test_spec(job, attempt) }`.
+pub fn test_spec(job: &str, attempt: u32) -> super::JobSpec {
+    super::JobSpec {
+        run_id: "test".into(),
+        job: job.into(),
+        stage: String::new(),
+        attempt,
+        image: "busybox".into(),
+        entrypoint: None,
+        user: None,
+        platform: "linux/amd64".into(),
+        pull: super::PullPolicy::Never,
+        services: Vec::new(),
+        script: Vec::new(),
+        after_script: Vec::new(),
+        variables: Vec::new(),
+        file_variables: Vec::new(),
+        timeout: std::time::Duration::from_secs(5),
+        workspace: std::sync::Arc::new(super::Workspace {
+            root: std::path::PathBuf::new(),
+            files: Vec::new(),
+        }),
+        project_dir: "/builds/p".into(),
+        inputs: Vec::new(),
+        artifacts: None,
+        artifacts_dir: std::path::PathBuf::new(),
+        reports_dir: std::path::PathBuf::new(),
+        caches: Vec::new(),
+        privileged: false,
+        mount_docker_socket: false,
+        keep: None,
+    }
+}

@@ -2,43 +2,17 @@
 //! when an engine stops answering. No Docker, no sleeps.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::executor::fake::FakeExecutor;
-use crate::executor::{PullPolicy, Workspace};
 
 fn spec(job: &str, platform: &str, attempt: u32) -> Arc<JobSpec> {
     Arc::new(JobSpec {
-        run_id: "test".into(),
-        job: job.into(),
         stage: "build".into(),
-        attempt,
-        image: "busybox".into(),
-        entrypoint: None,
-        user: None,
         platform: platform.into(),
-        pull: PullPolicy::Never,
-        services: Vec::new(),
         script: vec!["true".into()],
-        after_script: Vec::new(),
-        variables: Vec::new(),
-        file_variables: Vec::new(),
-        timeout: Duration::from_secs(5),
-        workspace: Arc::new(Workspace {
-            root: PathBuf::new(),
-            files: Vec::new(),
-        }),
-        project_dir: "/builds/p".into(),
-        inputs: Vec::new(),
-        artifacts: None,
-        artifacts_dir: PathBuf::new(),
-        reports_dir: PathBuf::new(),
-        caches: Vec::new(),
-        privileged: false,
-        mount_docker_socket: false,
-        keep: None,
+        ..crate::executor::fake::test_spec(job, attempt)
     })
 }
 

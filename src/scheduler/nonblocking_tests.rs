@@ -14,44 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{JobStatus, PipelineStatus, RunEvent};
 use crate::executor::fake::FakeExecutor;
-use crate::executor::{
-    AttemptStatus, Executor, JobOutcome, JobSpec, LogSink, PullPolicy, Workspace,
-};
+use crate::executor::{AttemptStatus, Executor, JobOutcome, JobSpec, LogSink};
 use crate::plan::select::{Selection, select};
 use crate::scheduler::tests::plan_in;
 use crate::scheduler::{Dispatcher, Finished, Prepare, Prepared, RunSummary, SchedulerOptions};
 
 fn spec(job: &str, attempt: u32) -> JobSpec {
-    JobSpec {
-        run_id: "test".into(),
-        job: job.into(),
-        stage: String::new(),
-        attempt,
-        image: "busybox".into(),
-        entrypoint: None,
-        user: None,
-        platform: "linux/amd64".into(),
-        pull: PullPolicy::Never,
-        services: Vec::new(),
-        script: Vec::new(),
-        after_script: Vec::new(),
-        variables: Vec::new(),
-        file_variables: Vec::new(),
-        timeout: Duration::from_secs(5),
-        workspace: Arc::new(Workspace {
-            root: PathBuf::new(),
-            files: Vec::new(),
-        }),
-        project_dir: "/builds/p".into(),
-        inputs: Vec::new(),
-        artifacts: None,
-        artifacts_dir: PathBuf::new(),
-        reports_dir: PathBuf::new(),
-        caches: Vec::new(),
-        privileged: false,
-        mount_docker_socket: false,
-        keep: None,
-    }
+    crate::executor::fake::test_spec(job, attempt)
 }
 
 /// A gate a blocking call parks on: it says when it got there, then waits to be released.

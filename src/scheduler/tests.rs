@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::checkout::{Checkout, PipelineOrigin};
 use crate::event::{JobStatus, PipelineStatus, RunEvent};
 use crate::executor::fake::FakeExecutor;
-use crate::executor::{AttemptStatus, FailureReason, JobSpec, PullPolicy, Workspace};
+use crate::executor::{AttemptStatus, FailureReason};
 use crate::pipeline::Source;
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
@@ -81,36 +81,7 @@ impl Prepare for FakePrepare {
         let name = self.names[index].clone();
         self.seen_inputs
             .insert(name.clone(), inputs.iter().map(|f| f.job.clone()).collect());
-        let spec = JobSpec {
-            run_id: "test".into(),
-            job: name,
-            stage: String::new(),
-            attempt,
-            image: "busybox".into(),
-            entrypoint: None,
-            user: None,
-            platform: "linux/amd64".into(),
-            pull: PullPolicy::Never,
-            services: Vec::new(),
-            script: Vec::new(),
-            after_script: Vec::new(),
-            variables: Vec::new(),
-            file_variables: Vec::new(),
-            timeout: Duration::from_secs(5),
-            workspace: Arc::new(Workspace {
-                root: PathBuf::new(),
-                files: Vec::new(),
-            }),
-            project_dir: "/builds/p".into(),
-            inputs: Vec::new(),
-            artifacts: None,
-            artifacts_dir: PathBuf::new(),
-            reports_dir: PathBuf::new(),
-            caches: Vec::new(),
-            privileged: false,
-            mount_docker_socket: false,
-            keep: None,
-        };
+        let spec = crate::executor::fake::test_spec(&name, attempt);
         Prepared::Run {
             spec: Box::new(spec),
             key: None,

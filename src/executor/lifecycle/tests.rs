@@ -1,7 +1,6 @@
 //! The lifecycle over the fake backend: GitLab's order of things, `CI_JOB_STATUS`, staging, the
 //! deadline and cancellation, with no Docker (tokio's paused clock for deadlines).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,38 +8,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::executor::fake::{FakeBackend, FakeStep};
-use crate::executor::{PullPolicy, Workspace};
 
 fn spec() -> JobSpec {
     JobSpec {
-        run_id: "test".into(),
-        job: "build".into(),
         stage: "build".into(),
-        attempt: 1,
-        image: "busybox".into(),
-        entrypoint: None,
-        user: None,
-        platform: "linux/amd64".into(),
-        pull: PullPolicy::Never,
-        services: Vec::new(),
         script: vec!["make".into()],
         after_script: vec!["echo bye".into()],
         variables: vec![("A".into(), "1".into())],
         file_variables: vec![("KEY".into(), "secret".into())],
-        timeout: Duration::from_secs(5),
-        workspace: Arc::new(Workspace {
-            root: PathBuf::new(),
-            files: Vec::new(),
-        }),
-        project_dir: "/builds/p".into(),
-        inputs: Vec::new(),
-        artifacts: None,
-        artifacts_dir: PathBuf::new(),
-        reports_dir: PathBuf::new(),
-        caches: Vec::new(),
-        privileged: false,
-        mount_docker_socket: false,
-        keep: None,
+        ..crate::executor::fake::test_spec("build", 1)
     }
 }
 
