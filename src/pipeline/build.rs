@@ -747,7 +747,7 @@ fn cache(node: &Node) -> R<Cache> {
         key: cache_key,
         paths: m
             .get("paths")
-            .map(|p| read::string_list(p, "cache:paths"))
+            .map(|p| read::text_array(p, "cache:paths"))
             .transpose()?
             .unwrap_or_default(),
         policy,

@@ -99,7 +99,7 @@ pub fn texts(node: &Node, key: &str) -> R<Vec<String>> {
 }
 
 /// A list of strings, and only a list (GitLab's `array_of_strings`: `artifacts:paths`,
-/// `cache:key:files`, `changes`).
+/// `cache:paths`, `cache:key:files`, `changes`).
 pub fn text_array(node: &Node, key: &str) -> R<Vec<String>> {
     match &node.value {
         Value::Null => Ok(Vec::new()),
