@@ -8,8 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench-lib.sh"
 reps=${1:-3}
-cargo build --release -q --manifest-path "$here/../Cargo.toml"
-tcl="${CARGO_TARGET_DIR:-$here/../target}/release/tezos-ci-local"
+tcl=$(tcl_binary)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 repo=$work/dag; mkdir -p "$repo"
 {

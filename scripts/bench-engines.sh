@@ -11,10 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench-lib.sh"
 reps=${1:-3}
-if [ -z "${TCL_BIN:-}" ]; then
-  cargo build --release -q --manifest-path "$here/../Cargo.toml"
-  TCL_BIN="$here/../target/release/tezos-ci-local"
-fi
+TCL_BIN=$(tcl_binary)
 export TCL_ENGINES_PREFIX=tclbench TCL_ENGINES_SUBNET=10.216
 export TCL_ENGINES_IMAGES="busybox:latest arm64v8/busybox:latest s390x/busybox:latest"
 work=$(mktemp -d)

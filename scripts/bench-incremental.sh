@@ -7,8 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench-lib.sh"
-cargo build --release -q --manifest-path "$here/../Cargo.toml"
-tcl="${CARGO_TARGET_DIR:-$here/../target}/release/tezos-ci-local"
+tcl=$(tcl_binary)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 cp -r "$here/../examples/octez-mini" "$work/mini"
 make_repo "$work/mini"

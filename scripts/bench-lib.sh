@@ -33,3 +33,19 @@ make_repo() {
   git -C "$dir" remote add origin "$dir.origin.git"
   git -C "$dir" push -q origin main
 }
+
+# tcl_binary: prints the tezos-ci-local binary to measure. TCL_BIN names one (for example a build of
+# an earlier commit, to compare before and after a change); otherwise the release build of this
+# checkout, built first, in CARGO_TARGET_DIR when set.
+tcl_binary() {
+  if [ -n "${TCL_BIN:-}" ]; then
+    [ -x "$TCL_BIN" ] || { echo "bench: TCL_BIN=$TCL_BIN is not an executable" >&2; return 2; }
+    echo "$TCL_BIN"
+    return
+  fi
+  local repo
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  echo "bench: building tezos-ci-local (release)..." >&2
+  cargo build --release -q --manifest-path "$repo/Cargo.toml" >&2
+  echo "${CARGO_TARGET_DIR:-$repo/target}/release/tezos-ci-local"
+}

@@ -25,9 +25,8 @@ if ! command -v gitlab-ci-local >/dev/null 2>&1; then
 fi
 peer_version=$(gitlab-ci-local --version 2>/dev/null)
 
-echo "building tezos-ci-local (release)..." >&2
-(cd "$repo" && cargo build --release --quiet)
-ours="${CARGO_TARGET_DIR:-$repo/target}/release/tezos-ci-local"
+. "$repo/scripts/bench-lib.sh"
+ours=$(tcl_binary)
 [ -x "$ours" ] || { echo "no binary at $ours" >&2; exit 2; }
 
 work=$(mktemp -d)

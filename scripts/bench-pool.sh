@@ -14,10 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/bench-lib.sh"
 reps=${1:-3}
-if [ -z "${TCL_BIN:-}" ]; then
-  cargo build --release -q --manifest-path "$here/../Cargo.toml"
-  TCL_BIN="$here/../target/release/tezos-ci-local"
-fi
+TCL_BIN=$(tcl_binary)
 export TCL_ENGINES_PREFIX=tclbpool TCL_ENGINES_SUBNET=10.238
 export TCL_ENGINES_IMAGES="arm64v8/busybox:latest busybox:latest"
 work=$(mktemp -d)

@@ -42,6 +42,10 @@ pub const DEFAULT_KEYS: &[&str] = &[
 /// GitLab's limits: `!reference` nests at most 10 levels, `extends` at most 11.
 const MAX_REFERENCE_DEPTH: usize = 10;
 const MAX_EXTENDS_DEPTH: usize = 11;
+/// How many YAML nodes `!reference` substitution may copy in all: references that point at
+/// references multiply (ten levels of two references each copy a node a thousand times), so
+/// the depth limit alone does not bound the work. The Octez-shaped example copies 8.
+const MAX_REFERENCE_NODES: usize = 100_000;
 
 /// The top level after resolution: global keywords, and each job's (visible and hidden) own map.
 #[derive(Debug)]
@@ -94,9 +98,17 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
     }
     // What a `!reference` looks up: the global keywords and every job and template, extended
     // where that succeeds (a template nobody extends is extended here, its errors unreported,
-    // as before: only what a job uses is checked).
-    let mut lookup = globals.clone();
-    for (name, node, span) in &jobs {
+    // as before: only what a job uses is checked). A pipeline without `!reference` needs no
+    // copy of itself.
+    let has_references = globals.iter().any(|(_, n)| has_reference(n))
+        || jobs.iter().any(|(_, n, _)| has_reference(n));
+    let mut budget = MAX_REFERENCE_NODES;
+    let mut lookup = if has_references {
+        globals.clone()
+    } else {
+        Map::new()
+    };
+    for (name, node, span) in jobs.iter().filter(|_| has_references) {
         let mut chain = Vec::new();
         let node = match extended.get(name) {
             Some(n) => n.clone(),
@@ -109,7 +121,7 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
     }
     let mut resolved_globals = Map::new();
     for (key, mut node, span) in globals.into_entries() {
-        match substitute(&mut node, &lookup, 0) {
+        match substitute(&mut node, &lookup, 0, &mut budget) {
             Ok(()) => resolved_globals.insert(key, node, span),
             Err(e) => errors.push(e),
         }
@@ -125,10 +137,10 @@ pub fn resolve(root: Map) -> (Resolved, ConfigErrors) {
         if name.starts_with('.') || failed.contains(name) {
             continue;
         }
-        let Some(mut node) = extended.get(name).cloned() else {
+        let Some(mut node) = extended.remove(name) else {
             continue;
         };
-        if let Err(e) = substitute(&mut node, &lookup, 0) {
+        if let Err(e) = substitute(&mut node, &lookup, 0, &mut budget) {
             errors.push(e.job(name));
             continue;
         }
@@ -275,11 +287,16 @@ fn extend(
 
 /// Replaces every `!reference [job, key, ...]` in `node` with what it points at in `lookup`
 /// (the extended document). In a list, a reference to a list splices it in.
-fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigError> {
+fn substitute(
+    node: &mut Node,
+    lookup: &Map,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<(), ConfigError> {
     match &mut node.value {
         Value::Reference(path) => {
             let path = path.clone();
-            let mut target = find(lookup, &path).ok_or_else(|| {
+            let target = lookup_path(lookup, &path).ok_or_else(|| {
                 ConfigError::new(
                     Some(&node.span),
                     format!("`!reference [{}]` points at nothing", path.join(", ")),
@@ -291,14 +308,26 @@ fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigE
                     format!("`!reference` nests more than {MAX_REFERENCE_DEPTH} levels"),
                 ));
             }
-            substitute(&mut target, lookup, depth + 1)?;
+            match budget.checked_sub(node_count(target)) {
+                Some(left) => *budget = left,
+                None => {
+                    return Err(ConfigError::new(
+                        Some(&node.span),
+                        format!(
+                            "`!reference` substitution would copy more than {MAX_REFERENCE_NODES} YAML nodes"
+                        ),
+                    ));
+                }
+            }
+            let mut target = target.clone();
+            substitute(&mut target, lookup, depth + 1, budget)?;
             *node = target;
         }
         Value::Seq(items) => {
             let mut out = Vec::with_capacity(items.len());
             for mut item in std::mem::take(items) {
                 let was_reference = matches!(item.value, Value::Reference(_));
-                substitute(&mut item, lookup, depth)?;
+                substitute(&mut item, lookup, depth, budget)?;
                 match item.value {
                     Value::Seq(inner) if was_reference => out.extend(inner),
                     _ => out.push(item),
@@ -308,7 +337,7 @@ fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigE
         }
         Value::Map(m) => {
             for (_, v) in m.iter_mut() {
-                substitute(v, lookup, depth)?;
+                substitute(v, lookup, depth, budget)?;
             }
         }
         Value::Null | Value::Scalar { .. } => {}
@@ -316,12 +345,36 @@ fn substitute(node: &mut Node, lookup: &Map, depth: usize) -> Result<(), ConfigE
     Ok(())
 }
 
-fn find(root: &Map, path: &[String]) -> Option<Node> {
-    let mut node = root.get(&path[0])?;
+fn lookup_path<'a>(root: &'a Map, path: &[String]) -> Option<&'a Node> {
+    let mut node = root.get(path.first()?)?;
     for key in &path[1..] {
         node = node.as_map()?.get(key)?;
     }
-    Some(node.clone())
+    Some(node)
+}
+
+fn has_reference(node: &Node) -> bool {
+    match &node.value {
+        Value::Reference(_) => true,
+        Value::Seq(items) => items.iter().any(has_reference),
+        Value::Map(m) => m.iter().any(|(_, v)| has_reference(v)),
+        Value::Null | Value::Scalar { .. } => false,
+    }
+}
+
+/// The number of nodes in `node`, counted without recursion on the stack.
+fn node_count(node: &Node) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        match &n.value {
+            Value::Seq(items) => stack.extend(items.iter()),
+            Value::Map(m) => stack.extend(m.iter().map(|(_, v)| v)),
+            Value::Null | Value::Scalar { .. } | Value::Reference(_) => {}
+        }
+    }
+    count
 }
 
 #[cfg(test)]

@@ -399,8 +399,7 @@ fn plan_job(
     );
 
     let all = with_user(&vars, input.user_vars);
-    let expanded: std::collections::HashMap<String, String> = all.expanded().into_iter().collect();
-    let lookup = |n: &str| expanded.get(n).cloned();
+    let lookup = |n: &str| all.expanded_value(n);
     let tags: Vec<String> = job.tags.iter().map(|t| expand(t, &lookup)).collect();
     let image_platform = job
         .image
