@@ -118,6 +118,34 @@ pub enum RunEvent {
     },
 }
 
+impl RunEvent {
+    /// The event with `masker`'s values replaced in everything it says in words (a failure
+    /// reason quoting an image name built from a masked variable, a log line): what every
+    /// reporter is given. Borrowed when there was nothing to mask.
+    pub fn masked(&self, masker: &crate::mask::Masker) -> std::borrow::Cow<'_, RunEvent> {
+        use std::borrow::Cow;
+        match self {
+            RunEvent::JobLog { job, line } if masker.reveals(line) => {
+                Cow::Owned(RunEvent::JobLog {
+                    job: job.clone(),
+                    line: masker.masked(line),
+                })
+            }
+            RunEvent::JobFinished { job, result }
+                if result.reason.as_deref().is_some_and(|r| masker.reveals(r)) =>
+            {
+                let mut result = result.clone();
+                result.reason = result.reason.map(|r| masker.masked(&r));
+                Cow::Owned(RunEvent::JobFinished {
+                    job: job.clone(),
+                    result,
+                })
+            }
+            _ => Cow::Borrowed(self),
+        }
+    }
+}
+
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }

@@ -48,6 +48,11 @@ pub struct UserVar {
     pub file: bool,
 }
 
+/// The values of the masked variables, to be shown as `[MASKED]` wherever they appear.
+pub fn masker(vars: &[UserVar]) -> crate::mask::Masker {
+    crate::mask::Masker::new(vars.iter().filter(|u| u.masked).map(|u| u.value.clone()))
+}
+
 /// Reads the variables file (if any) then the `--variable`s, lowest precedence first.
 pub fn load(
     project_dir: &Path,
