@@ -97,10 +97,8 @@ fn a_masked_value_is_in_no_output_of_a_run() {
     let Some(engine) = docker_or_skip() else {
         return;
     };
-    let p = Project::new(
-        PIPELINE,
-        &[(".gitignore", ".tezos-ci-local-variables.yml\n")],
-    );
+    // Not git-ignored: it is still no file of the project a job sees, nor a key's input.
+    let p = Project::new(PIPELINE, &[]);
     p.write(".tezos-ci-local-variables.yml", VARIABLES);
     let junit = p.scratch("junit.xml");
     let html = p.scratch("copy.html");
@@ -178,6 +176,33 @@ fn a_masked_value_is_in_no_output_of_a_run() {
     assert!(
         assert_no_clear_value_under(&results) > 0,
         "`passes` is stored in the result cache"
+    );
+    // No digest of a value built from the masked one either (it could be guessed back): the
+    // derived variable shares the masked part; the variables file is no input of the key.
+    let mut stored = Vec::new();
+    files_under(&results, &mut stored);
+    let manifest = stored
+        .iter()
+        .find(|f| f.ends_with("manifest.json"))
+        .expect("an entry for `passes`");
+    let entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    let parts: Vec<&str> = entry["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p[0].as_str())
+        .collect();
+    assert!(parts.contains(&"masked_variables"), "{parts:?}");
+    assert!(parts.contains(&"variable PLAIN"), "{parts:?}");
+    assert!(!parts.contains(&"variable DERIVED"), "{parts:?}");
+    let files_manifest = entry["files_manifest"].as_str().expect("file parts");
+    let file_parts =
+        std::fs::read_to_string(results.join("manifests").join(files_manifest)).unwrap();
+    assert!(file_parts.contains(".gitlab-ci.yml"), "{file_parts}");
+    assert!(
+        !file_parts.contains(".tezos-ci-local-variables.yml"),
+        "{file_parts}"
     );
 
     // `logs`, `explain` (text and JSON), `list` (table and JSON).

@@ -100,7 +100,15 @@ pub struct FileDigests {
 impl FileDigests {
     pub fn new(make: impl Fn() -> BTreeMap<String, String> + Send + Sync + 'static) -> Self {
         FileDigests {
-            make: Box::new(make),
+            // The variables files never reach a job (see `Workspace`): they are none of its
+            // inputs, and a digest of one, kept in a shared cache, is a digest of its secrets.
+            make: Box::new(move || {
+                let mut files = make();
+                for f in crate::executor::workspace::VARIABLES_FILES {
+                    files.remove(f);
+                }
+                files
+            }),
             digests: OnceLock::new(),
         }
     }
