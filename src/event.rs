@@ -149,3 +149,41 @@ impl RunEvent {
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_events_say_nothing_of_the_value() {
+        let m = crate::mask::Masker::new(["s3cr3t-value"]);
+        let result = JobResult {
+            status: JobStatus::Failed,
+            exit_code: None,
+            duration: Duration::ZERO,
+            platform: "linux/amd64".into(),
+            attempts: 1,
+            reason: Some("image registry/s3cr3t-value:1 is not available".into()),
+            coverage: None,
+            log: None,
+            junit: Vec::new(),
+        };
+        let finished = RunEvent::JobFinished {
+            job: "j".into(),
+            result,
+        };
+        let json = serde_json::to_string(&finished.masked(&m)).unwrap();
+        assert!(json.contains("registry/[MASKED]:1"), "{json}");
+        let line = RunEvent::JobLog {
+            job: "j".into(),
+            line: "token s3cr3t-value".into(),
+        };
+        let json = serde_json::to_string(&line.masked(&m)).unwrap();
+        assert!(
+            json.contains("token [MASKED]") && !json.contains("s3cr3t"),
+            "{json}"
+        );
+        let queued = RunEvent::JobQueued { job: "j".into() };
+        assert!(matches!(queued.masked(&m), std::borrow::Cow::Borrowed(_)));
+    }
+}
