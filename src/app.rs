@@ -37,6 +37,13 @@ pub struct Loaded {
     pub changes: GitChanges,
 }
 
+impl Loaded {
+    /// The masked values every output of a command replaces with `[MASKED]`.
+    pub fn masker(&self) -> crate::mask::Masker {
+        user_vars::masker(&self.user_vars)
+    }
+}
+
 pub fn origin(common: &CommonArgs) -> PipelineOrigin {
     PipelineOrigin {
         source: common.source.clone(),
@@ -86,6 +93,9 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
         common.variables_file.as_deref(),
         &common.variables,
     )?;
+    // From here on, an error message may quote a masked value: `main` masks what it prints.
+    let masker = user_vars::masker(&user_vars);
+    crate::mask::register(&masker);
     let user_pairs: Vec<(String, String)> = user_vars
         .iter()
         .map(|u| (u.name.clone(), u.value.clone()))
@@ -128,7 +138,7 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
     let loaded_pipeline =
         crate::pipeline::load_pipeline(&checkout.project_dir, &source, &include_rules);
     for warning in fetcher.take_warnings() {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", masker.mask(&warning));
     }
     let pipeline = loaded_pipeline.map_err(Error::from)?;
     let mut platform_map = PlatformMap::default();

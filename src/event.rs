@@ -118,6 +118,72 @@ pub enum RunEvent {
     },
 }
 
+impl RunEvent {
+    /// The event with `masker`'s values replaced in everything it says in words (a failure
+    /// reason quoting an image name built from a masked variable, a log line): what every
+    /// reporter is given. Borrowed when there was nothing to mask.
+    pub fn masked(&self, masker: &crate::mask::Masker) -> std::borrow::Cow<'_, RunEvent> {
+        use std::borrow::Cow;
+        match self {
+            RunEvent::JobLog { job, line } if masker.reveals(line) => {
+                Cow::Owned(RunEvent::JobLog {
+                    job: job.clone(),
+                    line: masker.masked(line),
+                })
+            }
+            RunEvent::JobFinished { job, result }
+                if result.reason.as_deref().is_some_and(|r| masker.reveals(r)) =>
+            {
+                let mut result = result.clone();
+                result.reason = result.reason.map(|r| masker.masked(&r));
+                Cow::Owned(RunEvent::JobFinished {
+                    job: job.clone(),
+                    result,
+                })
+            }
+            _ => Cow::Borrowed(self),
+        }
+    }
+}
+
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_events_say_nothing_of_the_value() {
+        let m = crate::mask::Masker::new(["s3cr3t-value"]);
+        let result = JobResult {
+            status: JobStatus::Failed,
+            exit_code: None,
+            duration: Duration::ZERO,
+            platform: "linux/amd64".into(),
+            attempts: 1,
+            reason: Some("image registry/s3cr3t-value:1 is not available".into()),
+            coverage: None,
+            log: None,
+            junit: Vec::new(),
+        };
+        let finished = RunEvent::JobFinished {
+            job: "j".into(),
+            result,
+        };
+        let json = serde_json::to_string(&finished.masked(&m)).unwrap();
+        assert!(json.contains("registry/[MASKED]:1"), "{json}");
+        let line = RunEvent::JobLog {
+            job: "j".into(),
+            line: "token s3cr3t-value".into(),
+        };
+        let json = serde_json::to_string(&line.masked(&m)).unwrap();
+        assert!(
+            json.contains("token [MASKED]") && !json.contains("s3cr3t"),
+            "{json}"
+        );
+        let queued = RunEvent::JobQueued { job: "j".into() };
+        assert!(matches!(queued.masked(&m), std::borrow::Cow::Borrowed(_)));
+    }
 }

@@ -14,6 +14,7 @@ pub mod event;
 pub mod executor;
 pub mod expand;
 pub mod expr;
+pub mod mask;
 pub mod pipeline;
 pub mod plan;
 pub mod report;

@@ -16,7 +16,9 @@ fn main() {
         Err(err) => {
             let code = tezos_ci_local::error::exit_code(&err);
             if code != tezos_ci_local::error::EXIT_INTERRUPTED {
-                eprintln!("{} {err:#}", console::style("error:").red().bold());
+                // Once the variables are read, a message may quote a masked value.
+                let text = tezos_ci_local::mask::process().masked(&format!("{err:#}"));
+                eprintln!("{} {text}", console::style("error:").red().bold());
             }
             code
         }

@@ -48,6 +48,17 @@ pub struct UserVar {
     pub file: bool,
 }
 
+/// The values of the masked variables, to be shown as `[MASKED]` wherever they appear: as
+/// written, and as jobs see them when they name other variables of the file (`$$` a `$`).
+pub fn masker(vars: &[UserVar]) -> crate::mask::Masker {
+    let lookup = |n: &str| vars.iter().rfind(|u| u.name == n).map(|u| u.value.clone());
+    crate::mask::Masker::new(vars.iter().filter(|u| u.masked).flat_map(|u| {
+        let expanded =
+            (u.value.contains('$') && !u.file).then(|| crate::expand::expand(&u.value, &lookup));
+        std::iter::once(u.value.clone()).chain(expanded)
+    }))
+}
+
 /// Reads the variables file (if any) then the `--variable`s, lowest precedence first.
 pub fn load(
     project_dir: &Path,
@@ -179,6 +190,13 @@ mod tests {
         assert_eq!(get("B").value, "x=y");
         assert!(get("TOKEN").masked);
         assert!(get("KUBECONFIG").file);
+        let m = masker(&v);
+        assert_eq!(m.mask("x s3cret-token y"), "x [MASKED] y");
+        assert_eq!(
+            m.mask("apiVersion: v1 two"),
+            "apiVersion: v1 two",
+            "only masked ones"
+        );
         assert!(load(dir.path(), None, &["novalue".into()]).is_err());
         std::fs::write(dir.path().join(DEFAULT_FILE), "X:\n  type: weird\n").unwrap();
         let e = load(dir.path(), None, &[]).unwrap_err().to_string();

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     "time",
     "visible",
+    "mask",
     "yaml",
     "error",
     "expand",

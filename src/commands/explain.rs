@@ -46,14 +46,18 @@ pub fn print(
         .is_some()
         .then(|| result_cache(loaded, common, &job.name))
         .transpose()?;
+    // Variables built from a masked one, the rules trace and the key's reasons may all quote a
+    // masked value: everything printed is masked, as GitLab shows `[MASKED]`.
+    let masker = loaded.masker();
     if json {
-        let value = json!({
+        let mut value = json!({
             "job": job,
             "planned": planned,
             "excluded": excluded,
             "variables": planned.map(|p| variables(loaded, p)),
             "result_cache": cache.as_ref().map(CacheFacts::to_json),
         });
+        masker.mask_json(&mut value);
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -213,7 +217,7 @@ pub fn print(
     if let Some(c) = &cache {
         c.render(&mut s);
     }
-    print!("{s}");
+    print!("{}", masker.mask(&s));
     Ok(())
 }
 

@@ -21,6 +21,8 @@ pub struct ListedJob {
 }
 
 pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
+    // An image or a reason may be built from a masked variable.
+    let masker = loaded.masker();
     let mut out: Vec<ListedJob> = loaded
         .plan
         .jobs
@@ -34,7 +36,7 @@ pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
                 .needs
                 .as_ref()
                 .map(|n| n.iter().map(|n| n.job.clone()).collect()),
-            image: j.image.clone(),
+            image: j.image.as_deref().map(|i| masker.masked(i)),
             platform: j.platform.clone(),
             included: true,
             excluded_because: None,
@@ -51,10 +53,12 @@ pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
                 needs: job
                     .and_then(|j| j.needs.as_ref())
                     .map(|n| n.iter().map(|n| n.job.clone()).collect()),
-                image: job.and_then(|j| j.image.as_ref()).map(|i| i.name.clone()),
+                image: job
+                    .and_then(|j| j.image.as_ref())
+                    .map(|i| masker.masked(&i.name)),
                 platform: String::new(),
                 included: false,
-                excluded_because: Some(e.reason.clone()),
+                excluded_because: Some(masker.masked(&e.reason)),
             });
         }
     }
@@ -75,8 +79,9 @@ pub fn print(loaded: &Loaded, args: &ListArgs, json: bool) -> anyhow::Result<()>
     }
     if let Some(why) = &loaded.plan.workflow_excluded {
         println!(
-            "No pipeline for this {} event: {why}.",
-            loaded.origin.source
+            "No pipeline for this {} event: {}.",
+            loaded.origin.source,
+            loaded.masker().mask(why)
         );
         if !args.all {
             return Ok(());

@@ -52,8 +52,9 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
     }
     if let Some(why) = &loaded.plan.workflow_excluded {
         eprintln!(
-            "No pipeline for this {} event: {why}. Nothing to run.",
-            loaded.origin.source
+            "No pipeline for this {} event: {}. Nothing to run.",
+            loaded.origin.source,
+            loaded.masker().mask(why)
         );
         return Ok(());
     }
@@ -266,15 +267,27 @@ async fn run_async(
     let run_id = run_dir.id.clone();
     let snapshot_dest = snapshot_parent.join(&run_id);
     let snapshot_for_make = snapshot_dest.clone();
+    // The variables files never reach a job; neither does a `--variables-file` in the project.
+    let without = variables_file_in_project(common, &loaded);
     let workspace = LazyWorkspace::new(move || {
         let made = if checkout.commit_mode {
             let root = checkout
                 .repo_root
                 .clone()
                 .unwrap_or_else(|| checkout.project_dir.clone());
-            Workspace::from_commit(&root, &checkout.sha, &checkout.subdir, &snapshot_for_make)
+            Workspace::from_commit_without(
+                &root,
+                &checkout.sha,
+                &checkout.subdir,
+                &snapshot_for_make,
+                &without,
+            )
         } else {
-            Workspace::from_working_tree(&checkout.project_dir, &snapshot_for_make)
+            Workspace::from_working_tree_without(
+                &checkout.project_dir,
+                &snapshot_for_make,
+                &without,
+            )
         };
         made.map_err(|e| e.to_string())
     });
@@ -345,8 +358,10 @@ async fn run_async(
         Box::new(std::io::stderr()),
     );
     let mut report_error = None;
+    // Every reporter (terminal, JSON, JUnit, HTML and its data file) sees masked events only.
+    let masker = loaded.masker();
     let mut emit = |e: &RunEvent| {
-        if let Err(err) = reporter.report(e) {
+        if let Err(err) = reporter.report(&e.masked(&masker)) {
             report_error.get_or_insert(err);
         }
     };
@@ -377,23 +392,24 @@ async fn run_async(
     if let Ok(prepare) = prepare.try_lock() {
         prepare.evict();
         for w in &prepare.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", masker.mask(w));
         }
     }
     // A kept attempt's overlay volume still reads the snapshot: its removal removes it.
     if !crate::executor::kept::any(&run_dir.path) {
         let _ = std::fs::remove_dir_all(&snapshot_dest);
     }
+    let mut summary_json = serde_json::json!(
+        summary
+            .jobs
+            .iter()
+            .map(|(i, r)| serde_json::json!({"job": i, "result": r}))
+            .collect::<Vec<_>>()
+    );
+    masker.mask_json(&mut summary_json);
     let _ = std::fs::write(
         run_dir.path.join("summary.json"),
-        serde_json::to_vec_pretty(
-            &summary
-                .jobs
-                .iter()
-                .map(|(i, r)| serde_json::json!({"job": i, "result": r}))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default(),
+        serde_json::to_vec_pretty(&summary_json).unwrap_or_default(),
     );
     record["status"] = serde_json::json!(match summary.status {
         PipelineStatus::Success => "passed",
@@ -426,6 +442,22 @@ async fn run_async(
             .into())
         }
     }
+}
+
+/// `--variables-file`, relative to the project, when it lies inside it.
+fn variables_file_in_project(common: &CommonArgs, loaded: &Loaded) -> Vec<std::path::PathBuf> {
+    let files = crate::user_vars::files_read(
+        &loaded.checkout.project_dir,
+        common.variables_file.as_deref(),
+    );
+    let Ok(project) = loaded.checkout.project_dir.canonicalize() else {
+        return Vec::new();
+    };
+    files
+        .iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .filter_map(|f| f.strip_prefix(&project).ok().map(Path::to_path_buf))
+        .collect()
 }
 
 /// What makes two runs "the same pipeline" for the HTML report's comparison: the project (or the

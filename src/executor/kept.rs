@@ -2,7 +2,8 @@
 //! (`kept/<job>.json`) so that `tezos-ci-local shell JOB --after-failure` finds it and `clean
 //! --containers` removes it. The record names the engine objects (by the attempt's label) and
 //! the host directories they need; it holds no variable's value (those stay in the kept
-//! container's configuration, on the engine).
+//! container's configuration, on the engine), and names the image by its ID (its name may be
+//! built from a masked variable).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ pub struct Kept {
     pub attempt: String,
     /// The container of the job's last step: its configuration (variables) is the shell's.
     pub container: String,
+    /// The image's ID when the engine gave it, else its name.
     pub image: String,
     pub platform: String,
     pub entrypoint: Option<Vec<String>>,

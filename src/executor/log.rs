@@ -9,6 +9,8 @@ use std::path::Path;
 
 use tokio::sync::mpsc;
 
+use crate::mask::Masker;
+
 /// The longest line kept whole; longer output is cut into pieces of this size.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -26,7 +28,7 @@ pub struct LogSink {
     job: String,
     file: Option<std::io::BufWriter<std::fs::File>>,
     tx: Option<mpsc::Sender<LogLine>>,
-    masks: Vec<String>,
+    masks: Masker,
     partial: Vec<u8>,
     coverage: Option<regex::Regex>,
     /// `--timestamps`.
@@ -74,7 +76,7 @@ impl LogSink {
             }
             None => None,
         };
-        let masks = masks.into_iter().filter(|m| m.len() >= 4).collect();
+        let masks = Masker::new(masks);
         Ok(LogSink {
             job: job.to_string(),
             file,
@@ -126,8 +128,12 @@ impl LogSink {
             }
             self.emit(&line).await;
         }
-        while self.partial.len() > MAX_LINE {
-            let rest = self.partial.split_off(MAX_LINE);
+        // Enough is held past the cut to see a masked value that straddles it.
+        let hold = self.masks.values().first().map_or(0, |v| v.len() - 1);
+        while self.partial.len() > MAX_LINE + hold {
+            // A masked value is never cut in two: each piece is masked on its own.
+            let cut = self.masks.safe_cut(&self.partial, MAX_LINE);
+            let rest = self.partial.split_off(cut);
             let chunk = std::mem::replace(&mut self.partial, rest);
             self.emit(&chunk).await;
         }
@@ -149,12 +155,7 @@ impl LogSink {
             Some(p) => &raw[p + 1..],
             None => raw,
         };
-        let mut line = String::from_utf8_lossy(raw).into_owned();
-        for m in &self.masks {
-            if line.contains(m.as_str()) {
-                line = line.replace(m.as_str(), "[MASKED]");
-            }
-        }
+        let mut line = self.masks.masked(&String::from_utf8_lossy(raw));
         if self.timestamps {
             line = format!("{} {line}", timestamp(std::time::SystemTime::now()));
         }
@@ -294,6 +295,11 @@ impl LogSink {
         self.last_coverage.clone()
     }
 
+    /// The values this sink masks, for what the job leaves besides its log (its JUnit reports).
+    pub fn masker(&self) -> &Masker {
+        &self.masks
+    }
+
     pub fn tail(&self) -> Vec<String> {
         self.tail.iter().cloned().collect()
     }
@@ -380,6 +386,43 @@ mod tests {
             ]
         );
         assert_eq!(sink.coverage(), Some(80.25));
+    }
+
+    #[tokio::test]
+    async fn a_value_written_in_small_chunks_is_masked() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut sink =
+            LogSink::new("j", None, Some(tx), vec!["s3cr3t-value".into()], None).unwrap();
+        // One byte at a time, as a program that flushes every character.
+        for b in b"token=s3cr3t-value;\nagain s3cr3t-" {
+            sink.write(&[*b]).await;
+        }
+        sink.write(b"value").await;
+        sink.finish().await;
+        drop(sink.tx.take());
+        let mut lines = Vec::new();
+        while let Some(l) = rx.recv().await {
+            lines.push(l.line);
+        }
+        assert_eq!(lines, ["token=[MASKED];", "again [MASKED]"]);
+    }
+
+    #[tokio::test]
+    async fn a_value_across_the_cut_of_a_long_line_is_masked() {
+        let secret = "s3cr3t-value";
+        let mut sink = LogSink::new("j", None, None, vec![secret.into()], None).unwrap();
+        // The value straddles MAX_LINE, where the line is cut in pieces.
+        let mut line = vec![b'x'; MAX_LINE - 5];
+        line.extend_from_slice(secret.as_bytes());
+        line.extend_from_slice(&[b'y'; 100]);
+        for chunk in line.chunks(7) {
+            sink.write(chunk).await;
+        }
+        sink.finish().await;
+        let all = sink.tail().concat();
+        assert!(!all.contains(secret), "the value leaked across the cut");
+        assert!(all.contains("[MASKED]"));
+        assert_eq!(all.len(), line.len() - secret.len() + "[MASKED]".len());
     }
 
     #[tokio::test]

@@ -19,7 +19,19 @@ impl Workspace {
     /// tracked files with their uncommitted changes (deleted ones left out), plus the untracked
     /// files git does not ignore. Outside a git repository, every file but `.git`.
     /// Copied into `dest_dir`, which must be empty or absent; symlinks stay symlinks, modes stay.
+    ///
+    /// The variables files ([`VARIABLES_FILES`]) are never in it, ignored by git or not.
     pub fn from_working_tree(project_dir: &Path, dest_dir: &Path) -> Result<Workspace, Error> {
+        Self::from_working_tree_without(project_dir, dest_dir, &[])
+    }
+
+    /// [`Workspace::from_working_tree`] without the files `without` too (paths relative to the
+    /// project: a `--variables-file` inside it).
+    pub fn from_working_tree_without(
+        project_dir: &Path,
+        dest_dir: &Path,
+        without: &[PathBuf],
+    ) -> Result<Workspace, Error> {
         let project_dir = project_dir.canonicalize().map_err(|e| io(project_dir, e))?;
         prepare_dest(dest_dir)?;
         let mut rels = match Repository::discover(&project_dir) {
@@ -30,6 +42,7 @@ impl Workspace {
                 out
             }
         };
+        rels.retain(|r| !is_secret(r, without));
         rels.sort();
         rels.dedup();
         let files = copy_parallel(&project_dir, dest_dir, rels)?;
@@ -40,12 +53,23 @@ impl Workspace {
     }
 
     /// The tree of commit `rev` (anything `git rev-parse` takes), or of its `subdir` when not
-    /// empty, written into `dest_dir`.
+    /// empty, written into `dest_dir`, without the variables files ([`VARIABLES_FILES`]).
     pub fn from_commit(
         repo_dir: &Path,
         rev: &str,
         subdir: &Path,
         dest_dir: &Path,
+    ) -> Result<Workspace, Error> {
+        Self::from_commit_without(repo_dir, rev, subdir, dest_dir, &[])
+    }
+
+    /// [`Workspace::from_commit`] without the files `without` too (relative to `subdir`).
+    pub fn from_commit_without(
+        repo_dir: &Path,
+        rev: &str,
+        subdir: &Path,
+        dest_dir: &Path,
+        without: &[PathBuf],
     ) -> Result<Workspace, Error> {
         let git = |e: git2::Error| {
             Error::Environment(format!("{}: git: {}", repo_dir.display(), e.message()))
@@ -64,7 +88,7 @@ impl Workspace {
         }
         prepare_dest(dest_dir)?;
         let mut files = Vec::new();
-        write_tree(&repo, &tree, dest_dir, Path::new(""), &mut files)?;
+        write_tree(&repo, &tree, dest_dir, Path::new(""), without, &mut files)?;
         files.sort();
         Ok(Workspace {
             root: dest_dir.to_path_buf(),
@@ -78,6 +102,19 @@ impl Workspace {
             .binary_search_by(|f| f.as_path().cmp(rel))
             .is_ok()
     }
+}
+
+/// The variables files, which hold masked values: never given to a job, whatever the checkout
+/// mode, so that no job (nor `artifacts: paths: ["*.yml"]`) can read them.
+pub const VARIABLES_FILES: [&str; 3] = [
+    crate::user_vars::DEFAULT_FILE,
+    crate::user_vars::PEER_FILE,
+    crate::user_vars::PEER_ENV,
+];
+
+/// Whether `rel` (relative to the project) is a variables file, or one of `without`.
+fn is_secret(rel: &Path, without: &[PathBuf]) -> bool {
+    VARIABLES_FILES.iter().any(|f| rel == Path::new(f)) || without.iter().any(|w| rel == w)
 }
 
 fn io(path: &Path, source: std::io::Error) -> Error {
@@ -235,6 +272,7 @@ fn write_tree(
     tree: &git2::Tree,
     root: &Path,
     rel: &Path,
+    without: &[PathBuf],
     files: &mut Vec<PathBuf>,
 ) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
@@ -249,8 +287,9 @@ fn write_tree(
         match entry.kind() {
             Some(git2::ObjectType::Tree) => {
                 let sub = entry.to_object(repo).and_then(|o| o.peel_to_tree());
-                write_tree(repo, &sub.map_err(git)?, root, &child, files)?;
+                write_tree(repo, &sub.map_err(git)?, root, &child, without, files)?;
             }
+            Some(git2::ObjectType::Blob) if is_secret(&child, without) => {}
             Some(git2::ObjectType::Blob) => {
                 let blob = entry.to_object(repo).and_then(|o| o.peel_to_blob());
                 let blob = blob.map_err(git)?;
@@ -380,5 +419,40 @@ mod tests {
 
         let err = Workspace::from_working_tree(r.path(), &out.path().join("b")).unwrap_err();
         assert!(err.to_string().contains("must be empty"));
+    }
+
+    #[test]
+    fn the_variables_files_are_never_in_a_snapshot() {
+        let r = repo();
+        let d = r.path();
+        // Committed (not ignored), as a careless project might.
+        for f in VARIABLES_FILES {
+            std::fs::write(d.join(f), "TOKEN: {value: s3cr3t-value, masked: true}\n").unwrap();
+        }
+        std::fs::write(d.join("my-vars.yml"), "A: b\n").unwrap();
+        std::fs::write(d.join("sub/.tezos-ci-local-variables.yml"), "kept: yes\n").unwrap();
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-qm", "vars"]);
+        let out = tempfile::tempdir().unwrap();
+        let without = [PathBuf::from("my-vars.yml")];
+        let tree =
+            Workspace::from_working_tree_without(d, &out.path().join("a"), &without).unwrap();
+        let commit = Workspace::from_commit_without(
+            d,
+            "HEAD",
+            Path::new(""),
+            &out.path().join("b"),
+            &without,
+        )
+        .unwrap();
+        for ws in [&tree, &commit] {
+            for f in VARIABLES_FILES.iter().chain(&["my-vars.yml"]) {
+                assert!(!ws.contains(Path::new(f)), "{f} in the snapshot");
+                assert!(!ws.root.join(f).exists(), "{f} written");
+            }
+            assert!(ws.contains(Path::new("top.txt")));
+            // Only the project's own files are kept out: one of a subdirectory is the project's.
+            assert!(ws.contains(Path::new("sub/.tezos-ci-local-variables.yml")));
+        }
     }
 }

@@ -100,7 +100,15 @@ pub struct FileDigests {
 impl FileDigests {
     pub fn new(make: impl Fn() -> BTreeMap<String, String> + Send + Sync + 'static) -> Self {
         FileDigests {
-            make: Box::new(make),
+            // The variables files never reach a job (see `Workspace`): they are none of its
+            // inputs, and a digest of one, kept in a shared cache, is a digest of its secrets.
+            make: Box::new(move || {
+                let mut files = make();
+                for f in crate::executor::workspace::VARIABLES_FILES {
+                    files.remove(f);
+                }
+                files
+            }),
             digests: OnceLock::new(),
         }
     }
@@ -253,12 +261,24 @@ impl KeyContext {
         inputs: &[&Finished],
         received: &dyn Fn(&Finished) -> Result<Option<Received>, String>,
     ) -> Result<JobKey, String> {
+        // The masked values, and the values built from them: none gets a part of its own (a
+        // digest of a short secret, kept in a shared cache, could be guessed back).
+        let secrets = crate::mask::Masker::new(
+            spec.variables
+                .iter()
+                .filter(|(k, _)| self.masked.contains(k))
+                .map(|(_, v)| v.clone()),
+        );
+        let mut masked = Enc::new();
         let mut p = KeyParts::default();
         p.add("job", Enc::new().str(1, &spec.job));
+        if secrets.reveals(&spec.image) {
+            masked = masked.str(5, &spec.image);
+        }
         p.add(
             "image",
             Enc::new()
-                .str(1, &spec.image)
+                .str(1, &secrets.mask(&spec.image))
                 .str(2, &self.image_id(&spec.image)?)
                 .str(3, &spec.platform)
                 .opt_list(4, spec.entrypoint.as_deref())
@@ -274,11 +294,8 @@ impl KeyContext {
             .filter(|(k, _)| !VOLATILE_VARIABLES.contains(&k.as_str()))
             .collect();
         vars.sort();
-        // Masked values are not given a part of their own: a digest of one short secret, kept
-        // in a shared cache, could be guessed back.
-        let mut masked = Enc::new();
         for (k, v) in vars {
-            if self.masked.contains(k) {
+            if self.masked.contains(k) || secrets.reveals(v) {
                 masked = masked.str(1, k).str(2, v);
             } else {
                 p.add(format!("variable {k}"), Enc::new().str(1, v));
@@ -790,6 +807,20 @@ impl Prepare for CachingPrepare {
         // Failed jobs (allowed to fail or not) are never cached.
         if outcome.status != AttemptStatus::Success || finished.result.status != JobStatus::Success
         {
+            return;
+        }
+        // An entry's manifest keeps the dotenv variables in clear: one holding a masked value is
+        // not stored (the job runs again next time).
+        let secrets = crate::user_vars::masker(&self.inner.settings.user_vars);
+        if finished
+            .dotenv
+            .iter()
+            .any(|(k, v)| secrets.reveals(k) || secrets.reveals(v))
+        {
+            self.warnings.push(format!(
+                "the result of {} is not cached: its dotenv report holds a masked value",
+                finished.job
+            ));
             return;
         }
         let stored = cache.store(&Store {

@@ -171,11 +171,18 @@ impl SpecFactory {
             .filter(|u| u.file)
             .map(|u| (u.name.clone(), u.value.clone()))
             .collect();
+        // A masked value as written and as the job sees it (expanded, when it names others).
         let masks: Vec<String> = s
             .user_vars
             .iter()
             .filter(|u| u.masked)
-            .map(|u| u.value.clone())
+            .flat_map(|u| {
+                [
+                    Some(u.value.clone()),
+                    map.get(u.name.as_str()).map(|v| v.to_string()),
+                ]
+            })
+            .flatten()
             .collect();
 
         let services = job

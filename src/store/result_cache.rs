@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever what goes into a key or an entry changes, so old entries stop matching.
-pub const FORMAT: &str = "tezos-ci-local result cache v3";
+pub const FORMAT: &str = "tezos-ci-local result cache v4";
 
 pub const DEFAULT_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 

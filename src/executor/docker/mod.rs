@@ -153,6 +153,7 @@ impl Backend for DockerBackend {
             volume: None,
             project_uploaded: false,
             last_container: None,
+            image_id: None,
             kept: self.kept.clone(),
         }))
     }
@@ -206,6 +207,9 @@ struct DockerEnv {
     last_container: Option<String>,
     /// The backend's list of kept attempts.
     kept: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The job image's ID, once it is present: what a kept attempt records rather than the
+    /// name, which may be built from a masked variable.
+    image_id: Option<String>,
 }
 
 impl DockerEnv {
@@ -234,9 +238,10 @@ impl DockerEnv {
         ))
         .await;
         let engine = &self.engine;
-        engine
+        let image = engine
             .ensure_image(&spec.image, &spec.platform, spec.pull, log)
             .await?;
+        self.image_id = image.id;
         engine.check_emulation(&spec.platform)?;
         if !spec.services.is_empty() {
             let wait = self.options.service_wait;
@@ -400,7 +405,7 @@ impl Environment for DockerEnv {
             job: spec.job.clone(),
             attempt,
             container: container.clone(),
-            image: spec.image.clone(),
+            image: this.image_id.clone().unwrap_or_else(|| spec.image.clone()),
             platform: spec.platform.clone(),
             entrypoint: spec.entrypoint.clone(),
             user: spec.user.clone(),

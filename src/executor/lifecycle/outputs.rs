@@ -106,12 +106,21 @@ pub(crate) async fn collect(
                 for line in c.report(pd) {
                     log.line(&line).await;
                 }
-                outcome.junit.extend(
-                    c.files
-                        .iter()
-                        .map(|f| c.dest.join(f))
-                        .filter(|p| p.is_file()),
-                );
+                let files: Vec<_> = c
+                    .files
+                    .iter()
+                    .map(|f| c.dest.join(f))
+                    .filter(|p| p.is_file())
+                    .collect();
+                // The reports are read by the HTML and JUnit reports and kept in the result
+                // cache: masked values in them are masked once, here, as in the log.
+                for f in &files {
+                    if let Err(e) = mask_file(f, log.masker()) {
+                        log.line(&format!("WARNING: junit report {}: {e}", f.display()))
+                            .await;
+                    }
+                }
+                outcome.junit.extend(files);
             }
             Kind::Dotenv => {
                 log.line("Uploading artifacts... (dotenv)").await;
@@ -135,6 +144,23 @@ pub(crate) async fn collect(
         }
     }
     Ok(outcome)
+}
+
+/// Rewrites `path` with its masked values replaced (into a new file renamed over it: the report may
+/// share its data with another link).
+fn mask_file(path: &std::path::Path, masker: &crate::mask::Masker) -> std::io::Result<()> {
+    if masker.is_empty() {
+        return Ok(());
+    }
+    let bytes = std::fs::read(path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !masker.reveals(&text) {
+        return Ok(());
+    }
+    let masked = masker.masked(&text);
+    let tmp = path.with_extension("masking");
+    std::fs::write(&tmp, masked)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn read_dotenv(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
