@@ -36,6 +36,23 @@ impl RunRecord {
                 self.started = true;
                 self.finished = None;
             }
+            RunEvent::ChildPipelineStarted { trigger, jobs } => {
+                // The child's jobs come right after their trigger job (and after the jobs of
+                // children it announced before).
+                let at = self
+                    .jobs
+                    .iter()
+                    .rposition(|j| {
+                        j.name == *trigger || j.name.starts_with(&format!("{trigger} » "))
+                    })
+                    .map_or(self.jobs.len(), |i| i + 1);
+                let new: Vec<JobInfo> = jobs
+                    .iter()
+                    .filter(|j| !self.jobs.iter().any(|k| k.name == j.name))
+                    .cloned()
+                    .collect();
+                self.jobs.splice(at..at, new);
+            }
             RunEvent::JobFinished { job, result } => {
                 if !self.jobs.iter().any(|j| &j.name == job) {
                     // A job nobody announced (a scheduler bug or a dynamic job): show it anyway,
