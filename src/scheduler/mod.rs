@@ -78,6 +78,8 @@ pub struct SchedulerOptions {
 }
 
 #[cfg(test)]
+mod child_tests;
+#[cfg(test)]
 mod nonblocking_tests;
 #[cfg(test)]
 mod result_keys_tests;
