@@ -173,3 +173,62 @@ fn includes(inc: &Node) -> R<Vec<ChildInclude>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn trigger(yaml: &str) -> R<(Trigger, String)> {
+        let node = crate::yaml::parse_str(yaml, Arc::new(PathBuf::from("t.yml"))).unwrap();
+        read(&node)
+    }
+
+    #[test]
+    fn a_project_path_is_a_multi_project_trigger() {
+        let (t, words) = trigger("group/other").unwrap();
+        assert!(matches!(t.target, TriggerTarget::Project(ref p) if p == "group/other"));
+        assert_eq!(words, "group/other");
+        let (t, _) = trigger("{project: group/other, branch: main, strategy: depend}").unwrap();
+        assert!(t.child().is_none() && t.depend);
+    }
+
+    #[test]
+    fn include_takes_paths_maps_and_artifacts_with_gitlabs_defaults() {
+        let (t, words) = trigger("{include: ci/child.yml}").unwrap();
+        assert_eq!(t.child().unwrap().len(), 1);
+        assert!(!t.depend && t.forward_yaml_variables && !t.forward_pipeline_variables);
+        assert!(!t.is_dynamic());
+        assert_eq!(words, "child pipeline: ci/child.yml");
+        let (t, words) = trigger(
+            "include: [{local: a.yml}, {artifact: gen.yml, job: make}]\nstrategy: depend\nforward: {yaml_variables: false, pipeline_variables: true}",
+        )
+        .unwrap();
+        assert!(t.depend && !t.forward_yaml_variables && t.forward_pipeline_variables);
+        assert!(t.is_dynamic());
+        assert_eq!(words, "child pipeline: a.yml, gen.yml from make");
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let key = |yaml: &str| trigger(yaml).unwrap_err().key.unwrap_or_default();
+        assert_eq!(key("{include: a.yml, strategy: wait}"), "trigger:strategy");
+        assert_eq!(
+            key("{include: [{artifact: gen.yml}]}"),
+            "trigger:include:job"
+        );
+        assert_eq!(
+            key("{include: a.yml, forward: {all: true}}"),
+            "trigger:forward:all"
+        );
+        assert_eq!(key("{include: a.yml, project: x}"), "trigger:include");
+        assert_eq!(key("{include: a.yml, when: always}"), "trigger:when");
+        assert_eq!(key("{strategy: depend}"), "trigger");
+        assert_eq!(
+            key("{include: [a.yml, b.yml, c.yml, d.yml]}"),
+            "trigger:include"
+        );
+    }
+}
