@@ -56,7 +56,8 @@ second:
   script: [cat made.txt]
 "#;
     let p = Project::new(&ci, &[("ci/child.yml", child)]);
-    let run = p.run(&engine, &["--verbose"]);
+    let junit = p.scratch("junit.xml");
+    let run = p.run(&engine, &["--verbose", "--junit", junit.to_str().unwrap()]);
     run.expect(
         0,
         &[
@@ -342,8 +343,7 @@ fn child_pipelines_nest_at_most_two_levels() {
     );
 }
 
-#[test]
-fn sigint_while_a_childs_job_runs_cancels_everything_and_leaves_nothing() {
+fn interrupt_a_childs_job(signals: &[i32]) {
     let _machine = shared_machine();
     let Some(engine) = docker_or_skip() else {
         return;
@@ -362,7 +362,9 @@ fn sigint_while_a_childs_job_runs_cancels_everything_and_leaves_nothing() {
         e["event"] == "job_log" && e["line"] == "sleeping now"
     });
     let signalled = Instant::now();
-    spawned.signal(libc::SIGINT);
+    for &signal in signals {
+        spawned.signal(signal);
+    }
     let status = spawned.wait(RUN_LIMIT);
     let took = signalled.elapsed();
     let (stdout, stderr) = spawned.output();
@@ -372,4 +374,14 @@ fn sigint_while_a_childs_job_runs_cancels_everything_and_leaves_nothing() {
     assert_eq!(run.status("children » sleeper"), "canceled", "{run}");
     assert_eq!(run.status("children"), "canceled", "{run}");
     engine.assert_no_leftovers(&run_id);
+}
+
+#[test]
+fn sigint_while_a_childs_job_runs_cancels_everything_and_leaves_nothing() {
+    interrupt_a_childs_job(&[libc::SIGINT]);
+}
+
+#[test]
+fn a_second_sigint_while_a_childs_job_runs_still_leaves_nothing() {
+    interrupt_a_childs_job(&[libc::SIGINT, libc::SIGINT]);
 }
