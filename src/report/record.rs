@@ -123,3 +123,39 @@ impl RunRecord {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod child_tests {
+    use super::*;
+
+    fn info(name: &str) -> JobInfo {
+        JobInfo {
+            name: name.into(),
+            stage: "test".into(),
+            platform: "linux/amd64".into(),
+            when: "on_success".into(),
+            allow_failure: false,
+            needs: Vec::new(),
+            uses_needs: false,
+        }
+    }
+
+    #[test]
+    fn a_childs_jobs_come_right_after_their_trigger_job() {
+        let mut r = RunRecord::default();
+        r.observe(&RunEvent::PipelineStarted {
+            run_id: "r".into(),
+            run_dir: PathBuf::from("/r"),
+            jobs: vec![info("a"), info("t"), info("z")],
+        });
+        let child = |trigger: &str, names: &[&str]| RunEvent::ChildPipelineStarted {
+            trigger: trigger.into(),
+            jobs: names.iter().map(|n| info(n)).collect(),
+        };
+        r.observe(&child("t", &["t » x", "t » y"]));
+        // A grandchild, after its own trigger job (itself a child's job).
+        r.observe(&child("t » x", &["t » x » g"]));
+        let names: Vec<&str> = r.jobs().iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["a", "t", "t » x", "t » x » g", "t » y", "z"]);
+    }
+}

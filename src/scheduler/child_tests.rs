@@ -259,3 +259,74 @@ async fn an_interrupt_while_a_childs_job_runs_cancels_the_child_and_its_trigger(
     assert_eq!(o.status("next"), JobStatus::Canceled);
     assert_eq!(o.summary.status, PipelineStatus::Canceled);
 }
+
+/// A child whose loading parks until released.
+struct ParkedDownstream {
+    reached: std::sync::mpsc::Sender<()>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+    loaded: std::sync::atomic::AtomicBool,
+}
+
+impl Downstream for Arc<ParkedDownstream> {
+    fn child(&self, _: &ChildRequest) -> Result<ChildRun, String> {
+        let _ = self.reached.send(());
+        let _ = self.release.lock().unwrap().recv();
+        self.loaded.store(true, std::sync::atomic::Ordering::SeqCst);
+        Err("released".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_is_answered_while_a_child_pipeline_is_being_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, graph) = plan_in(dir.path(), PARENT_DEPEND);
+    let picks = select(&plan, &graph, &Selection::default()).unwrap();
+    let (reached_tx, reached_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let downstream = Arc::new(ParkedDownstream {
+        reached: reached_tx,
+        release: Mutex::new(release_rx),
+        loaded: std::sync::atomic::AtomicBool::new(false),
+    });
+    let prepare = Arc::new(Mutex::new(WithChildren::new(
+        Names(plan.jobs.iter().map(|j| j.job.name.clone()).collect()),
+        Arc::new(plan.clone()),
+        Arc::new(downstream.clone()),
+        0,
+        Vec::new(),
+    )));
+    let (tx, rx) = mpsc::channel(4);
+    // Interrupts once the child's loading is under way (and parked).
+    let interrupter = std::thread::spawn(move || {
+        reached_rx.recv().unwrap();
+        tx.blocking_send(()).unwrap();
+    });
+    let mut events = Vec::new();
+    let mut emit = |e: &RunEvent| events.push(e.clone());
+    let options = SchedulerOptions {
+        max_parallel: 4,
+        no_delay: false,
+        run_id: "test".into(),
+        run_dir: PathBuf::from("/tmp/x"),
+        cancel_grace: Duration::from_secs(1),
+        timestamps: false,
+    };
+    let summary = Dispatcher::new(
+        &plan,
+        &graph,
+        picks,
+        options,
+        Arc::new(FakeExecutor::default()),
+        prepare,
+        &mut emit,
+    )
+    .run(rx)
+    .await;
+    interrupter.join().unwrap();
+    // The run ended while the child was still being loaded: the loop did not wait for it.
+    assert!(!downstream.loaded.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(summary.status, PipelineStatus::Canceled);
+    let trig = summary.jobs.iter().find(|(i, _)| i.name == "trig").unwrap();
+    assert_eq!(trig.1.status, JobStatus::Canceled);
+    release_tx.send(()).unwrap();
+}

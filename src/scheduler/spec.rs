@@ -184,7 +184,11 @@ impl SpecFactory {
                     "`trigger:project` starts a pipeline of another project ({p}) on GitLab; \
                      tezos-ci-local runs this project's pipelines only"
                 ),
-                _ => format!("trigger job ({t}): no child pipeline runner in this run"),
+                // Reached only where no child pipeline runs (`explain`'s keys): a trigger job
+                // runs no script, so nothing of its own is cached.
+                _ => format!(
+                    "a trigger job starts its {t} and runs no script: it has no result of its own to cache"
+                ),
             });
         }
         let all = self.variables(index, inputs);
