@@ -98,9 +98,30 @@ pub fn yaml_variables(pj: &PlannedJob, globals: &[String]) -> Vec<(String, Strin
         .map(String::as_str)
         .filter(|n| inherited(n))
         .collect();
-    for v in &pj.job.variables {
-        if !names.contains(&v.name.as_str()) {
-            names.push(&v.name);
+    // The job's own, its matrix values and its matching rule's `variables:` are YAML
+    // variables too.
+    let matrix = pj
+        .job
+        .parallel
+        .iter()
+        .flat_map(|p| p.matrix.iter().map(|(k, _)| k));
+    let rule = pj
+        .rules
+        .as_ref()
+        .and_then(|e| e.matched)
+        .and_then(|i| pj.job.rules.as_ref()?.get(i))
+        .into_iter()
+        .flat_map(|r| r.variables.iter().map(|v| &v.name));
+    for name in pj
+        .job
+        .variables
+        .iter()
+        .map(|v| &v.name)
+        .chain(matrix)
+        .chain(rule)
+    {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
         }
     }
     names

@@ -159,6 +159,7 @@ stages: [deploy, after]
 trig:
   stage: deploy
   variables: {OWN: o}
+  rules: [{if: $GLOBAL, variables: {RULED: r}}]
   trigger: {include: child.yml, strategy: depend}
 next: {stage: after, script: [x]}
 ";
@@ -191,7 +192,7 @@ async fn with_depend_the_trigger_job_waits_for_its_child_and_takes_its_status() 
             .count(),
         1
     );
-    // `forward:yaml_variables` (the default): the job's own and the global ones.
+    // `forward:yaml_variables` (the default): the job's own, its rule's and the global ones.
     let forwarded = o.downstream.forwarded.lock().unwrap().clone();
     assert_eq!(forwarded.len(), 1);
     let mut vars = forwarded[0].1.clone();
@@ -200,7 +201,8 @@ async fn with_depend_the_trigger_job_waits_for_its_child_and_takes_its_status() 
         vars,
         [
             ("GLOBAL".to_string(), "g".to_string()),
-            ("OWN".into(), "o".into())
+            ("OWN".into(), "o".into()),
+            ("RULED".into(), "r".into())
         ]
     );
 }
