@@ -385,3 +385,47 @@ fn sigint_while_a_childs_job_runs_cancels_everything_and_leaves_nothing() {
 fn a_second_sigint_while_a_childs_job_runs_still_leaves_nothing() {
     interrupt_a_childs_job(&[libc::SIGINT, libc::SIGINT]);
 }
+
+#[test]
+fn a_child_merges_its_files_from_the_include_machinery() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    // Another project's file (through --project-source, as any `include:project`) and a local
+    // one, merged in order: the local file's `default:` gives the other's job its image.
+    let lib = Project::new(
+        "placeholder:\n  script: [echo]\n",
+        &[(
+            "ci/child.yml",
+            "from_project:\n  script: [echo from the project]\n",
+        )],
+    );
+    let ci = r#"
+children:
+  trigger:
+    include:
+      - project: group/lib
+        ref: main
+        file: ci/child.yml
+      - local: ci/local.yml
+    strategy: depend
+"#;
+    let local =
+        format!("default:\n  image: {IMAGE}\nfrom_local:\n  script: [echo from the checkout]\n");
+    let p = Project::new(ci, &[("ci/local.yml", &local)]);
+    let source = format!("group/lib={}", lib.repo().display());
+    let run = p.run(&engine, &["--project-source", &source]);
+    run.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » from_project", "success"),
+            ("children » from_local", "success"),
+        ],
+    );
+    assert!(
+        p.logs("children » from_project")
+            .contains("from the project")
+    );
+}
