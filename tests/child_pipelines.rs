@@ -429,3 +429,21 @@ children:
             .contains("from the project")
     );
 }
+
+#[test]
+fn a_multi_project_trigger_is_listed_not_run_and_says_why() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = "other:\n  trigger:\n    project: group/other\n    strategy: depend\n";
+    let p = Project::new(ci, &[]);
+    let run = p.run(&engine, &[]);
+    run.expect(1, &[("other", "failed")]);
+    let reason = run.finished("other")["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("multi-project pipeline") && reason.contains("group/other"),
+        "{run}"
+    );
+    assert!(child_names(&run, "other").is_empty(), "{run}");
+}

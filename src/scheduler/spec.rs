@@ -181,8 +181,9 @@ impl SpecFactory {
         if let Some(t) = &job.trigger {
             return Err(match job.downstream.as_ref().map(|d| &d.target) {
                 Some(crate::pipeline::model::TriggerTarget::Project(p)) => format!(
-                    "`trigger:project` starts a pipeline of another project ({p}) on GitLab; \
-                     tezos-ci-local runs this project's pipelines only"
+                    "`trigger:project` starts a multi-project pipeline, in another project \
+                     ({p}), on GitLab; tezos-ci-local runs this project's pipelines and their \
+                     child pipelines (`trigger:include`) only"
                 ),
                 // Reached only where no child pipeline runs (`explain`'s keys): a trigger job
                 // runs no script, so nothing of its own is cached.
