@@ -16,6 +16,8 @@ use crate::plan::{Plan, PlanInput, PlatformMap};
 use crate::rules::{ChangedFiles, Facts, LazyFiles, ProjectFiles, evaluate};
 use crate::user_vars::{self, UserVar};
 
+pub mod child;
+
 /// Pipelines shipped in the binary (`--pipeline NAME`), from `pipelines/`.
 pub const EMBEDDED_PIPELINES: &[(&str, &str)] = &[
     ("octez", include_str!("../pipelines/octez.yml")),
@@ -141,6 +143,8 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
         eprintln!("warning: {}", masker.mask(&warning));
     }
     let pipeline = loaded_pipeline.map_err(Error::from)?;
+    child::check_static(&checkout.project_dir, &pipeline, &include_rules, 0)
+        .map_err(Error::from)?;
     let mut platform_map = PlatformMap::default();
     for entry in &common.platform_map {
         platform_map.entries.push(
@@ -181,7 +185,7 @@ struct IncludeEval<'a> {
 
 /// Where includes from elsewhere come from: `--project-source`, `--templates-url`,
 /// `--offline`, the token, and the CI server (the `origin` remote's, else gitlab.com).
-fn fetch_config(
+pub fn fetch_config(
     common: &crate::cli::CommonArgs,
     checkout: &Checkout,
 ) -> Result<crate::pipeline::fetch::FetchConfig, Error> {

@@ -93,6 +93,11 @@ pub enum RunEvent {
         run_dir: PathBuf,
         jobs: Vec<JobInfo>,
     },
+    /// A trigger job created its child pipeline: these jobs (named `TRIGGER » JOB`) follow.
+    ChildPipelineStarted {
+        trigger: String,
+        jobs: Vec<JobInfo>,
+    },
     JobQueued {
         job: String,
     },

@@ -16,6 +16,7 @@ use crate::pipeline::read::{check_timeout, parse_duration};
 use crate::plan::JobGraph;
 use crate::plan::select::{Pick, Selection, select};
 use crate::report::{self, ReportOptions, Reporter};
+use crate::scheduler::child::WithChildren;
 use crate::scheduler::result_keys::{
     CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun, images_of, result_cache_at,
 };
@@ -312,7 +313,22 @@ async fn run_async(
     let cache = (!args.no_cache)
         .then(|| result_cache_at(args.result_cache.as_deref(), &config, &state, limit));
     let plan = Arc::new(loaded.plan.clone());
-    let prepare = Arc::new(std::sync::Mutex::new(CachingPrepare::new(
+    let children = app::child::ChildPipelines::for_run(
+        common,
+        &loaded,
+        settings.share(),
+        RunDir {
+            id: run_dir.id.clone(),
+            path: run_dir.path.clone(),
+        },
+    )?;
+    let globals = loaded
+        .pipeline
+        .variables
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    let caching = CachingPrepare::new(
         SpecFactory {
             plan: plan.clone(),
             run_dir: RunDir {
@@ -334,6 +350,13 @@ async fn run_async(
                 .map(|u| u.name.clone())
                 .collect(),
         },
+    );
+    let prepare = Arc::new(std::sync::Mutex::new(WithChildren::new(
+        caching,
+        plan.clone(),
+        Arc::new(children),
+        0,
+        globals,
     )));
 
     let report_options = ReportOptions {
@@ -390,8 +413,8 @@ async fn run_async(
     let _ = reporter.finish();
     // Held only by a preparation that Ctrl-C abandoned: eviction waits for the next run then.
     if let Ok(prepare) = prepare.try_lock() {
-        prepare.evict();
-        for w in &prepare.warnings {
+        prepare.inner.evict();
+        for w in &prepare.inner.warnings {
             eprintln!("warning: {}", masker.mask(w));
         }
     }

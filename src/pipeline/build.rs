@@ -203,6 +203,7 @@ fn job(name: &str, node: &Node, stages: &[String]) -> Result<Vec<Job>, ConfigErr
         coverage: None,
         parallel: None,
         trigger: None,
+        downstream: None,
         environment: None,
         environment_vars: Vec::new(),
         ignored_keys: Vec::new(),
@@ -379,19 +380,9 @@ fn read_key<'a>(
         }
         "parallel" => *parallel = Some(value),
         "trigger" => {
-            j.trigger = Some(match &value.value {
-                Value::Scalar { text, .. } => text.clone(),
-                Value::Map(tm) => tm
-                    .get("project")
-                    .or_else(|| tm.get("include"))
-                    .map(|n| {
-                        n.as_scalar()
-                            .map(String::from)
-                            .unwrap_or_else(|| "child pipeline".into())
-                    })
-                    .unwrap_or_else(|| "downstream pipeline".into()),
-                _ => return Err(err(value, key, "`trigger:` is a project path or a map")),
-            })
+            let (trigger, words) = crate::pipeline::trigger::read(value)?;
+            j.trigger = Some(words);
+            j.downstream = Some(trigger);
         }
         "environment" => {
             j.environment = match &value.value {

@@ -105,6 +105,67 @@ pub fn load(
     })
 }
 
+/// One file of a child pipeline (`trigger:include`).
+pub enum ChildFile<'a> {
+    /// An include entry, loaded as `include:` loads it.
+    Include(&'a Node),
+    /// A file already read (a job's artifact), named for errors, and where the trigger names it.
+    Text {
+        display: String,
+        text: String,
+        span: Span,
+    },
+}
+
+/// Loads a child pipeline: its files merged in order as the entries of one `include:` are.
+pub fn load_child(
+    project_dir: &Path,
+    entries: &[ChildFile],
+    context: &dyn IncludeContext,
+) -> Result<Loaded, ConfigErrors> {
+    let project_canon = project_dir
+        .canonicalize()
+        .unwrap_or_else(|_| project_dir.to_path_buf());
+    let mut loader = Loader {
+        project_dir,
+        project_canon,
+        context,
+        files: Vec::new(),
+        stack: Vec::new(),
+    };
+    let mut merged = Map::new();
+    let mut errors = ConfigErrors::default();
+    for entry in entries {
+        let loaded = match entry {
+            ChildFile::Include(node) => loader.load_include(node, &Base::Checkout),
+            ChildFile::Text {
+                display,
+                text,
+                span,
+            } => {
+                let origin = Origin {
+                    inputs: Vec::new(),
+                    given_at: None,
+                    component: None,
+                    base: Base::Checkout,
+                };
+                loader
+                    .load_text(display, text, Some(span), &origin)
+                    .map(|m| vec![m])
+            }
+        };
+        match loaded {
+            Ok(maps) => maps.into_iter().for_each(|m| deep_merge(&mut merged, m)),
+            Err(e) => errors.0.extend(e.0),
+        }
+    }
+    errors.into_result()?;
+    Ok(Loaded {
+        root: merged,
+        files: loader.files,
+    })
+}
+
 fn display_path(project_dir: &Path, path: &Path) -> String {
     path.strip_prefix(project_dir)
         .unwrap_or(path)

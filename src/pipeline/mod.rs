@@ -9,6 +9,7 @@ pub mod merge;
 pub mod model;
 pub mod read;
 pub mod resolve;
+pub mod trigger;
 
 use std::path::Path;
 
@@ -22,7 +23,19 @@ pub fn load_pipeline(
     source: &Source,
     context: &dyn IncludeContext,
 ) -> Result<Pipeline, ConfigErrors> {
-    let loaded = load::load(project_dir, source, context)?;
+    build_loaded(load::load(project_dir, source, context)?)
+}
+
+/// Loads, resolves and builds a child pipeline from its `trigger:include` files.
+pub fn load_child_pipeline(
+    project_dir: &Path,
+    entries: &[load::ChildFile],
+    context: &dyn IncludeContext,
+) -> Result<Pipeline, ConfigErrors> {
+    build_loaded(load::load_child(project_dir, entries, context)?)
+}
+
+fn build_loaded(loaded: load::Loaded) -> Result<Pipeline, ConfigErrors> {
     let (resolved, mut errors) = resolve::resolve(loaded.root);
     if errors.is_empty() {
         return build::build(resolved, loaded.files).map_err(|mut e| {

@@ -315,8 +315,11 @@ pub struct Job {
     pub interruptible: bool,
     pub coverage: Option<String>,
     pub parallel: Option<ParallelInstance>,
-    /// A trigger job starts a downstream pipeline; it is listed but cannot run locally.
+    /// What a trigger job starts, in a few words (the project, the child's file): for `list`.
     pub trigger: Option<String>,
+    /// `trigger:` read: a child pipeline runs; a multi-project one is listed, not run.
+    #[serde(skip)]
+    pub downstream: Option<Trigger>,
     pub environment: Option<String>,
     /// `CI_ENVIRONMENT_ACTION`, `_TIER`, `_URL` from `environment:`, for `rules:if` and the job.
     pub environment_vars: Vec<(String, String)>,
@@ -351,5 +354,57 @@ pub(crate) mod opt_duration {
             Some(d) => s.serialize_u64(d.as_secs()),
             None => s.serialize_none(),
         }
+    }
+}
+
+/// A trigger job's `trigger:`.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub target: TriggerTarget,
+    /// `strategy: depend`: the trigger job takes the downstream pipeline's status.
+    pub depend: bool,
+    /// `forward:yaml_variables` (default true): the trigger job's YAML variables reach the child.
+    pub forward_yaml_variables: bool,
+    /// `forward:pipeline_variables` (default false): `--variable`s reach the child.
+    pub forward_pipeline_variables: bool,
+    /// Where `trigger:` is written.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum TriggerTarget {
+    /// `trigger: project`: a pipeline of another project (multi-project), not run here.
+    Project(String),
+    /// `trigger: include`: a child pipeline of this project; the include entries as written.
+    Child(Vec<ChildInclude>),
+}
+
+/// One entry of `trigger:include`.
+#[derive(Debug, Clone)]
+pub enum ChildInclude {
+    /// A `local`, `project`, `template`, `component` or `remote` include (or a path), loaded with
+    /// the include machinery.
+    Include(crate::yaml::Node),
+    /// `artifact: FILE` of `job: JOB`: a file an earlier job generated (a dynamic child).
+    Artifact {
+        file: String,
+        job: String,
+        span: Span,
+    },
+}
+
+impl Trigger {
+    /// The child's include entries, when the trigger starts a child pipeline.
+    pub fn child(&self) -> Option<&[ChildInclude]> {
+        match &self.target {
+            TriggerTarget::Child(c) => Some(c),
+            TriggerTarget::Project(_) => None,
+        }
+    }
+
+    /// Whether the child can only be read at run time (it includes a job's artifact).
+    pub fn is_dynamic(&self) -> bool {
+        self.child()
+            .is_some_and(|c| c.iter().any(|i| matches!(i, ChildInclude::Artifact { .. })))
     }
 }

@@ -95,7 +95,9 @@ impl RunTimes {
                 }
                 t.finished = Some(at);
             }
-            RunEvent::JobLog { .. } | RunEvent::PipelineFinished { .. } => {}
+            RunEvent::JobLog { .. }
+            | RunEvent::PipelineFinished { .. }
+            | RunEvent::ChildPipelineStarted { .. } => {}
         }
     }
 

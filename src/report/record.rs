@@ -36,6 +36,23 @@ impl RunRecord {
                 self.started = true;
                 self.finished = None;
             }
+            RunEvent::ChildPipelineStarted { trigger, jobs } => {
+                // The child's jobs come right after their trigger job (and after the jobs of
+                // children it announced before).
+                let at = self
+                    .jobs
+                    .iter()
+                    .rposition(|j| {
+                        j.name == *trigger || j.name.starts_with(&format!("{trigger} » "))
+                    })
+                    .map_or(self.jobs.len(), |i| i + 1);
+                let new: Vec<JobInfo> = jobs
+                    .iter()
+                    .filter(|j| !self.jobs.iter().any(|k| k.name == j.name))
+                    .cloned()
+                    .collect();
+                self.jobs.splice(at..at, new);
+            }
             RunEvent::JobFinished { job, result } => {
                 if !self.jobs.iter().any(|j| &j.name == job) {
                     // A job nobody announced (a scheduler bug or a dynamic job): show it anyway,
@@ -104,5 +121,41 @@ impl RunRecord {
                 (info.clone(), result)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod child_tests {
+    use super::*;
+
+    fn info(name: &str) -> JobInfo {
+        JobInfo {
+            name: name.into(),
+            stage: "test".into(),
+            platform: "linux/amd64".into(),
+            when: "on_success".into(),
+            allow_failure: false,
+            needs: Vec::new(),
+            uses_needs: false,
+        }
+    }
+
+    #[test]
+    fn a_childs_jobs_come_right_after_their_trigger_job() {
+        let mut r = RunRecord::default();
+        r.observe(&RunEvent::PipelineStarted {
+            run_id: "r".into(),
+            run_dir: PathBuf::from("/r"),
+            jobs: vec![info("a"), info("t"), info("z")],
+        });
+        let child = |trigger: &str, names: &[&str]| RunEvent::ChildPipelineStarted {
+            trigger: trigger.into(),
+            jobs: names.iter().map(|n| info(n)).collect(),
+        };
+        r.observe(&child("t", &["t » x", "t » y"]));
+        // A grandchild, after its own trigger job (itself a child's job).
+        r.observe(&child("t » x", &["t » x » g"]));
+        let names: Vec<&str> = r.jobs().iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["a", "t", "t » x", "t » x » g", "t » y", "z"]);
     }
 }

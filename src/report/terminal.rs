@@ -323,6 +323,39 @@ impl TerminalReporter {
 
     /// The overall bar's message: what is running and waiting, then passed and failed. Other
     /// outcomes are left to the lines above and the summary: the bar must fit on one line.
+    /// A trigger job's child pipeline: its jobs join the count, their names the columns.
+    fn on_child_pipeline_started(&mut self, trigger: &str, count: usize) -> io::Result<()> {
+        let jobs = self.record.jobs();
+        self.name_width = jobs
+            .iter()
+            .map(|j| measure_text_width(&j.name))
+            .max()
+            .unwrap_or(0)
+            .min(MAX_NAME_COLUMN);
+        let next = self.colour_of.len();
+        for (i, j) in jobs.iter().enumerate() {
+            if !self.colour_of.contains_key(&j.name) {
+                self.colour_of.insert(j.name.clone(), next + i);
+            }
+        }
+        let total = jobs.len() as u64;
+        if let Some(overall) = self.bars.as_ref().and_then(|b| b.overall.as_ref()) {
+            overall.set_length(total);
+        }
+        self.refresh_overall();
+        match self.mode {
+            TerminalMode::Plain => {
+                let noun = if count == 1 { "job" } else { "jobs" };
+                let text = format!(
+                    "{} started a child pipeline: {count} {noun}",
+                    self.painted_name(trigger)
+                );
+                self.stamped(&text)
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn refresh_overall(&self) {
         let Some(bars) = &self.bars else { return };
         let Some(overall) = &bars.overall else { return };
@@ -363,6 +396,9 @@ impl Reporter for TerminalReporter {
         self.record.observe(event);
         match event {
             RunEvent::PipelineStarted { .. } => self.on_pipeline_started(),
+            RunEvent::ChildPipelineStarted { trigger, jobs } => {
+                self.on_child_pipeline_started(trigger, jobs.len())
+            }
             RunEvent::JobQueued { job } => {
                 self.queued.insert(job.clone());
                 self.refresh_overall();

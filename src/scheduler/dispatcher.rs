@@ -14,6 +14,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +26,7 @@ use crate::executor::{AttemptStatus, Executor, JobOutcome};
 use crate::pipeline::model::When;
 use crate::plan::select::Pick;
 use crate::plan::{JobGraph, Plan};
+use crate::scheduler::child::ChildRun;
 use crate::scheduler::{Finished, Prepared, SchedulerOptions, SharedPrepare};
 
 /// Messages from running jobs and from the preparation worker.
@@ -54,6 +58,14 @@ enum Ready {
     },
     Cached(Finished),
     Fail(String),
+    Child(Box<ChildRun>),
+}
+
+/// A child pipeline's dispatcher has returned.
+struct ChildDone {
+    index: usize,
+    attempt: u32,
+    summary: RunSummary,
 }
 
 /// Work for the preparation worker, done in the order queued.
@@ -118,6 +130,17 @@ pub struct Dispatcher<'a> {
     engine_failures: Vec<Option<String>>,
     /// After an interrupt: when to stop waiting for running jobs to stop.
     cancel_deadline: Option<tokio::time::Instant>,
+    /// Child pipelines under way, each a dispatcher of its own, polled by this loop (their jobs
+    /// run in tasks, like this one's; their preparations on the blocking thread).
+    children: FuturesUnordered<LocalBoxFuture<'static, ChildDone>>,
+    /// Where the children's dispatchers send their events, with their trigger job's name.
+    child_tx: Option<mpsc::UnboundedSender<(String, RunEvent)>>,
+    /// Each child's interrupts: this loop passes every interrupt on.
+    child_interrupts: Vec<mpsc::Sender<()>>,
+    /// A child pipeline's dispatcher: its parent's run sweeps the engine at the end.
+    nested: bool,
+    /// Trigger jobs without `strategy: depend` whose child has not announced itself yet.
+    undepending: HashMap<String, (usize, u32)>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -150,7 +173,20 @@ impl<'a> Dispatcher<'a> {
             next_attempt: vec![1; n],
             engine_failures: vec![None; n],
             cancel_deadline: None,
+            children: FuturesUnordered::new(),
+            child_tx: None,
+            child_interrupts: Vec::new(),
+            nested: false,
+            undepending: HashMap::new(),
         }
+    }
+
+    /// A child pipeline's dispatcher: canceled with its parent's, and leaving the engine's
+    /// sweep to the parent's run (the jobs of both carry the same run id).
+    pub fn nested(mut self, parent: &CancellationToken) -> Self {
+        self.cancel = parent.child_token();
+        self.nested = true;
+        self
     }
 
     /// What unselected jobs left in past runs (`run JOB` without `--needs`): the selected jobs
@@ -213,11 +249,15 @@ impl<'a> Dispatcher<'a> {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Msg>();
         // Bounded: a job that prints faster than the reporters render waits, so memory stays flat.
         let (log_tx, mut log_rx) = mpsc::channel::<LogLine>(1024);
+        // Unbounded, but only filled while this loop polls a child's dispatcher, which yields
+        // after a bounded number of lines (tokio's cooperative budget).
+        let (child_tx, mut child_rx) = mpsc::unbounded_channel::<(String, RunEvent)>();
+        self.child_tx = Some(child_tx);
         let mut forced = false;
         loop {
             self.advance();
             self.pump(&done_tx, &log_tx);
-            if self.all_done() {
+            if self.all_done() && self.children.is_empty() {
                 break;
             }
             let next_delay = self
@@ -242,6 +282,14 @@ impl<'a> Dispatcher<'a> {
                 }
                 // Log lines before completions: a job's last lines are sent before it reports done.
                 Some(line) = log_rx.recv() => (self.emit)(&RunEvent::JobLog { job: line.job, line: line.line }),
+                Some((trigger, event)) = child_rx.recv() => self.child_event(&trigger, event),
+                Some(done) = self.children.next(), if !self.children.is_empty() => {
+                    // The child's last events were sent while it was polled: they come first.
+                    while let Ok((trigger, event)) = child_rx.try_recv() {
+                        self.child_event(&trigger, event);
+                    }
+                    self.on_child_done(done);
+                }
                 Some(msg) = done_rx.recv() => match msg {
                     Msg::Done { .. } => self.on_done(msg),
                     Msg::Prepared { index, attempt, ready } => {
@@ -280,6 +328,18 @@ impl<'a> Dispatcher<'a> {
         }
         if forced {
             self.cancel.cancel();
+            // Children stop at once on a second interrupt (they only leave their loop); their
+            // last events are still reported.
+            for tx in &self.child_interrupts {
+                let _ = tx.try_send(());
+                let _ = tx.try_send(());
+            }
+            while let Some(done) = self.children.next().await {
+                while let Ok((trigger, event)) = child_rx.try_recv() {
+                    self.child_event(&trigger, event);
+                }
+                self.on_child_done(done);
+            }
             for i in 0..self.states.len() {
                 match &self.states[i] {
                     State::Running { .. } => self.finish_without_running(
@@ -298,7 +358,9 @@ impl<'a> Dispatcher<'a> {
             }
         }
         // Whatever happened, nothing labelled with this run outlives it.
-        self.executor.cleanup(&self.options.run_id).await;
+        if !self.nested {
+            self.executor.cleanup(&self.options.run_id).await;
+        }
         let jobs: Vec<(JobInfo, JobResult)> = shown
             .iter()
             .filter_map(|&i| match &self.states[i] {
@@ -335,6 +397,9 @@ impl<'a> Dispatcher<'a> {
         self.canceling = true;
         self.cancel_deadline = Some(tokio::time::Instant::now() + self.options.cancel_grace);
         self.cancel.cancel();
+        for tx in &self.child_interrupts {
+            let _ = tx.try_send(());
+        }
         // Queued preparations are dropped; the one under way, if any, is abandoned (what it
         // reports is ignored). Stores of jobs that passed still go on, until the grace ends.
         self.work.retain(|w| matches!(w, Work::Store { .. }));
@@ -541,6 +606,7 @@ impl<'a> Dispatcher<'a> {
                         match p.prepare(index, attempt, &refs) {
                             Prepared::Cached(f) => Ready::Cached(f),
                             Prepared::Fail(reason) => Ready::Fail(reason),
+                            Prepared::Child(child) => Ready::Child(child),
                             Prepared::Run { spec, key, masks } => {
                                 let log = p.log_path(index, attempt);
                                 let coverage = coverage
@@ -614,6 +680,7 @@ impl<'a> Dispatcher<'a> {
                 self.complete(i, f);
             }
             Ready::Fail(reason) => self.prepare_failed(i, attempt, reason),
+            Ready::Child(child) => self.start_child(i, attempt, *child),
             Ready::Run {
                 spec,
                 key,
@@ -645,6 +712,149 @@ impl<'a> Dispatcher<'a> {
                 });
             }
         }
+    }
+
+    /// A trigger job's child pipeline is planned: it runs under a dispatcher of its own, polled
+    /// by this loop. With `strategy: depend` the trigger job waits for it and takes its status;
+    /// without, it passes now (GitLab: once the downstream pipeline is created).
+    fn start_child(&mut self, i: usize, attempt: u32, child: ChildRun) {
+        let pj = &self.plan.jobs[i];
+        let trigger = pj.job.name.clone();
+        let depend = pj.job.downstream.as_ref().is_some_and(|d| d.depend);
+        (self.emit)(&RunEvent::JobStarted {
+            job: trigger.clone(),
+            platform: pj.platform.clone(),
+            attempt,
+        });
+        self.states[i] = State::Running {
+            started: Instant::now(),
+            key: None,
+        };
+        let (int_tx, int_rx) = mpsc::channel(2);
+        self.child_interrupts.push(int_tx);
+        let tx = self
+            .child_tx
+            .clone()
+            .expect("set when the run starts, before any job is prepared");
+        let executor = self.executor.clone();
+        let options = self.options.clone();
+        let cancel = self.cancel.clone();
+        let name = trigger.clone();
+        self.children.push(Box::pin(async move {
+            let ChildRun {
+                plan,
+                graph,
+                picks,
+                prepare,
+            } = child;
+            let mut emit = move |e: &RunEvent| {
+                let _ = tx.send((name.clone(), e.clone()));
+            };
+            let summary =
+                Dispatcher::new(&plan, &graph, picks, options, executor, prepare, &mut emit)
+                    .nested(&cancel)
+                    .run(int_rx)
+                    .await;
+            ChildDone {
+                index: i,
+                attempt,
+                summary,
+            }
+        }));
+        if !depend {
+            // It passes once the child is announced (its first event).
+            self.undepending.insert(trigger, (i, attempt));
+        }
+    }
+
+    /// A child's event, reported in this run: its start names its trigger job, its end is
+    /// the trigger job's (with `strategy: depend`).
+    fn child_event(&mut self, trigger: &str, event: RunEvent) {
+        match event {
+            RunEvent::PipelineStarted { jobs, .. } => {
+                (self.emit)(&RunEvent::ChildPipelineStarted {
+                    trigger: trigger.to_string(),
+                    jobs,
+                });
+                if let Some((i, attempt)) = self.undepending.remove(trigger) {
+                    self.finish_child(
+                        i,
+                        attempt,
+                        JobStatus::Success,
+                        "created its child pipeline (without `strategy: depend`, the child's \
+                         result is not this job's)"
+                            .into(),
+                    );
+                }
+            }
+            RunEvent::PipelineFinished { .. } => {}
+            other => (self.emit)(&other),
+        }
+    }
+
+    fn on_child_done(&mut self, done: ChildDone) {
+        let ChildDone {
+            index: i,
+            attempt,
+            summary,
+        } = done;
+        if !matches!(self.states[i], State::Running { .. }) {
+            return; // without `strategy: depend`, or settled by a second interrupt
+        }
+        let failed: Vec<&str> = summary
+            .jobs
+            .iter()
+            .filter(|(_, r)| r.status == JobStatus::Failed)
+            .map(|(j, _)| j.name.as_str())
+            .collect();
+        let (status, reason) = match summary.status {
+            PipelineStatus::Success => {
+                (JobStatus::Success, "its child pipeline passed".to_string())
+            }
+            PipelineStatus::Canceled => (
+                JobStatus::Canceled,
+                "its child pipeline was canceled".into(),
+            ),
+            PipelineStatus::Failed => {
+                let status = if self.plan.jobs[i].allow_failure.is_allowed() {
+                    JobStatus::AllowedFailure
+                } else {
+                    JobStatus::Failed
+                };
+                (
+                    status,
+                    format!("its child pipeline failed: {}", failed.join(", ")),
+                )
+            }
+        };
+        self.finish_child(i, attempt, status, reason);
+    }
+
+    fn finish_child(&mut self, i: usize, attempt: u32, status: JobStatus, reason: String) {
+        let duration = match &self.states[i] {
+            State::Running { started, .. } => started.elapsed(),
+            _ => Duration::ZERO,
+        };
+        let pj = &self.plan.jobs[i];
+        let result = JobResult {
+            status,
+            exit_code: None,
+            duration,
+            platform: pj.platform.clone(),
+            attempts: attempt,
+            reason: Some(reason),
+            coverage: None,
+            log: None,
+            junit: Vec::new(),
+        };
+        let finished = Finished {
+            job: pj.job.name.clone(),
+            result,
+            artifacts: None,
+            dotenv: Vec::new(),
+            key: None,
+        };
+        self.complete(i, finished);
     }
 
     fn prepare_failed(&mut self, i: usize, attempt: u32, reason: String) {

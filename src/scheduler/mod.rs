@@ -2,6 +2,7 @@
 //! the selection, starting each job through a [`Prepare`] (which builds its spec or finds its
 //! cached result, off the loop) and an executor, and reporting everything as `RunEvent`s.
 
+pub mod child;
 pub mod dispatcher;
 pub mod key_encoding;
 pub mod result_keys;
@@ -39,6 +40,8 @@ pub enum Prepared {
     Cached(Finished),
     /// The job cannot start (a bad image name, an unreadable cache key file...): it fails.
     Fail(String),
+    /// A trigger job's child pipeline, loaded and planned: the dispatcher runs it.
+    Child(Box<child::ChildRun>),
 }
 
 /// Builds what a job needs to start. The dispatcher owns the state; this only computes. Its
@@ -74,6 +77,8 @@ pub struct SchedulerOptions {
     pub timestamps: bool,
 }
 
+#[cfg(test)]
+mod child_tests;
 #[cfg(test)]
 mod nonblocking_tests;
 #[cfg(test)]

@@ -24,6 +24,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The project snapshot, made the first time a job really runs (a run whose jobs are all cached
 /// never copies the project).
 pub struct LazyWorkspace {
+    /// Shared with child pipelines' preparations: one snapshot per run.
+    inner: Arc<std::sync::Mutex<LazyInner>>,
+}
+
+struct LazyInner {
     make: Box<dyn Fn() -> Result<Workspace, String> + Send>,
     made: Option<Result<Arc<Workspace>, String>>,
 }
@@ -31,23 +36,39 @@ pub struct LazyWorkspace {
 impl LazyWorkspace {
     pub fn new(make: impl Fn() -> Result<Workspace, String> + Send + 'static) -> Self {
         LazyWorkspace {
-            make: Box::new(make),
-            made: None,
+            inner: Arc::new(std::sync::Mutex::new(LazyInner {
+                make: Box::new(make),
+                made: None,
+            })),
         }
     }
 
     pub fn ready(ws: Workspace) -> Self {
         LazyWorkspace {
-            make: Box::new(|| Err("already made".into())),
-            made: Some(Ok(Arc::new(ws))),
+            inner: Arc::new(std::sync::Mutex::new(LazyInner {
+                make: Box::new(|| Err("already made".into())),
+                made: Some(Ok(Arc::new(ws))),
+            })),
+        }
+    }
+
+    /// The same snapshot, made once for whichever asks first (a child pipeline's jobs run on
+    /// the parent's snapshot).
+    pub fn share(&self) -> Self {
+        LazyWorkspace {
+            inner: self.inner.clone(),
         }
     }
 
     pub fn get(&mut self) -> Result<Arc<Workspace>, String> {
-        if self.made.is_none() {
-            self.made = Some((self.make)().map(Arc::new));
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.made.is_none() {
+            inner.made = Some((inner.make)().map(Arc::new));
         }
-        self.made.clone().expect("just made")
+        inner.made.clone().expect("just made")
     }
 }
 
@@ -73,6 +94,28 @@ pub struct SpecSettings {
     pub for_shell: bool,
     /// Where `cache:` keys live between runs.
     pub cache_store: PathBuf,
+}
+
+impl SpecSettings {
+    /// The same settings, sharing the snapshot: for a child pipeline's jobs.
+    pub fn share(&self) -> SpecSettings {
+        SpecSettings {
+            run_id: self.run_id.clone(),
+            workspace: self.workspace.share(),
+            project_root: self.project_root.clone(),
+            file_digests: self.file_digests.clone(),
+            project_dir_in_job: self.project_dir_in_job.clone(),
+            default_image: self.default_image.clone(),
+            pull: self.pull,
+            default_timeout: self.default_timeout,
+            user_vars: self.user_vars.clone(),
+            privileged: self.privileged,
+            mount_docker_socket: self.mount_docker_socket,
+            keep_failed: self.keep_failed,
+            for_shell: self.for_shell,
+            cache_store: self.cache_store.clone(),
+        }
+    }
 }
 
 /// Owns what it reads (the plan, the run directory), so that preparing a job runs off the
@@ -136,9 +179,18 @@ impl SpecFactory {
         let pj = &self.plan.jobs[index];
         let job = &pj.job;
         if let Some(t) = &job.trigger {
-            return Err(format!(
-                "trigger jobs start a downstream pipeline ({t}), which tezos-ci-local does not run"
-            ));
+            return Err(match job.downstream.as_ref().map(|d| &d.target) {
+                Some(crate::pipeline::model::TriggerTarget::Project(p)) => format!(
+                    "`trigger:project` starts a multi-project pipeline, in another project \
+                     ({p}), on GitLab; tezos-ci-local runs this project's pipelines and their \
+                     child pipelines (`trigger:include`) only"
+                ),
+                // Reached only where no child pipeline runs (`explain`'s keys): a trigger job
+                // runs no script, so nothing of its own is cached.
+                _ => format!(
+                    "a trigger job starts its {t} and runs no script: it has no result of its own to cache"
+                ),
+            });
         }
         let all = self.variables(index, inputs);
         let map: HashMap<&str, &str> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -497,6 +497,7 @@ async fn events_come_in_order_with_logs() {
         .iter()
         .map(|e| match e {
             RunEvent::PipelineStarted { .. } => "pipeline_started".into(),
+            RunEvent::ChildPipelineStarted { trigger, .. } => format!("child of {trigger}"),
             RunEvent::JobQueued { job } => format!("queued {job}"),
             RunEvent::JobStarted { job, .. } => format!("started {job}"),
             RunEvent::JobLog { line, .. } => format!("log {line}"),

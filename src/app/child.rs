@@ -1,0 +1,319 @@
+//! Child pipelines, wired: `trigger:include` files loaded with the include machinery (and a
+//! job's artifact for a dynamic child), resolved, built and planned as a pipeline of their own
+//! (`CI_PIPELINE_SOURCE=parent_pipeline`, the trigger job's variables forwarded as GitLab
+//! forwards them), then handed to the scheduler (`scheduler::child`) to run on the same
+//! executor. Static children are also checked when the pipeline is loaded, so `validate`
+//! reports their errors.
+
+use std::path::{Component, Path};
+use std::sync::Arc;
+
+use crate::checkout::{Checkout, PipelineOrigin};
+use crate::error::{ConfigError, ConfigErrors};
+use crate::pipeline::load::ChildFile;
+use crate::pipeline::model::{ChildInclude, Trigger};
+use crate::pipeline::{IncludeContext, Pipeline};
+use crate::plan::select::{Selection, select};
+use crate::plan::{JobGraph, PlanInput, PlatformMap};
+use crate::rules::LazyFiles;
+use crate::scheduler::child::{
+    ChildRequest, ChildRun, Downstream, MAX_DEPTH, SEPARATOR, WithChildren, prefix_names,
+};
+use crate::scheduler::spec::{SpecFactory, SpecSettings};
+use crate::store::runs::RunDir;
+use crate::user_vars::UserVar;
+
+/// `CI_PIPELINE_SOURCE` of a child pipeline.
+pub const CHILD_SOURCE: &str = "parent_pipeline";
+
+/// Checks the static child pipelines of `pipeline` (those that include no artifact), and
+/// theirs, to GitLab's depth: their errors name the child's file, line, job and key.
+pub fn check_static(
+    project_dir: &Path,
+    pipeline: &Pipeline,
+    context: &dyn IncludeContext,
+    depth: u32,
+) -> Result<(), ConfigErrors> {
+    let mut errors = ConfigErrors::default();
+    for job in &pipeline.jobs {
+        let Some(trigger) = &job.downstream else {
+            continue;
+        };
+        let Some(entries) = trigger.child() else {
+            continue;
+        };
+        if depth + 1 > MAX_DEPTH {
+            errors.0.push(too_deep(&job.name, trigger, depth + 1));
+            continue;
+        }
+        if trigger.is_dynamic() {
+            continue;
+        }
+        let files: Vec<ChildFile> = entries
+            .iter()
+            .filter_map(|e| match e {
+                ChildInclude::Include(n) => Some(ChildFile::Include(n)),
+                ChildInclude::Artifact { .. } => None,
+            })
+            .collect();
+        match crate::pipeline::load_child_pipeline(project_dir, &files, context) {
+            Ok(child) => {
+                if let Err(e) = check_static(project_dir, &child, context, depth + 1) {
+                    errors.0.extend(of_child(e, &job.name).0);
+                }
+            }
+            Err(e) => errors.0.extend(of_child(e, &job.name).0),
+        }
+    }
+    errors.into_result()
+}
+
+fn too_deep(job: &str, trigger: &Trigger, depth: u32) -> ConfigError {
+    ConfigError::new(
+        Some(&trigger.span),
+        format!(
+            "child pipelines nest at most {MAX_DEPTH} levels deep (GitLab's limit); this trigger \
+             would start one at level {depth}"
+        ),
+    )
+    .job(job)
+    .key("trigger")
+}
+
+/// Says which trigger job the child's errors come from.
+fn of_child(mut errors: ConfigErrors, trigger: &str) -> ConfigErrors {
+    for e in &mut errors.0 {
+        e.message = format!("{} (child pipeline of `{trigger}`)", e.message);
+    }
+    errors
+}
+
+/// What every child pipeline of a run is loaded, planned and prepared with.
+pub struct ChildPipelines {
+    pub checkout: Checkout,
+    /// The parent's origin: its refs; the child's source is `parent_pipeline`.
+    pub origin: PipelineOrigin,
+    pub fetch: crate::pipeline::fetch::FetchConfig,
+    pub platform_map: PlatformMap,
+    pub project_dir_in_job: String,
+    /// The variables file (project settings): every pipeline of the project sees them.
+    pub project_vars: Vec<UserVar>,
+    /// `--variable`s (pipeline variables): forwarded with `forward:pipeline_variables: true`.
+    pub pipeline_vars: Vec<UserVar>,
+    /// The run's spec settings (`user_vars` replaced per child).
+    pub settings: SpecSettings,
+    pub run_dir: RunDir,
+}
+
+impl ChildPipelines {
+    /// For a run of `loaded`, whose jobs' specs are made with `settings`.
+    pub fn for_run(
+        common: &crate::cli::CommonArgs,
+        loaded: &super::Loaded,
+        settings: SpecSettings,
+        run_dir: RunDir,
+    ) -> Result<SharedChildPipelines, crate::error::Error> {
+        let mut platform_map = PlatformMap::default();
+        for entry in &common.platform_map {
+            platform_map.entries.push(
+                PlatformMap::parse_entry(entry)
+                    .map_err(|m| crate::error::Error::Usage(format!("--platform-map {m}")))?,
+            );
+        }
+        let project_vars = crate::user_vars::load(
+            &loaded.checkout.project_dir,
+            common.variables_file.as_deref(),
+            &[],
+        )?;
+        Ok(SharedChildPipelines(Arc::new(ChildPipelines {
+            checkout: loaded.checkout.clone(),
+            origin: loaded.origin.clone(),
+            fetch: super::fetch_config(common, &loaded.checkout)?,
+            platform_map,
+            project_dir_in_job: super::project_dir_in_job(&loaded.checkout),
+            project_vars,
+            pipeline_vars: loaded.user_vars.clone(),
+            settings,
+            run_dir,
+        })))
+    }
+}
+
+/// Shared by the run and each child's preparation (for their own children).
+#[derive(Clone)]
+pub struct SharedChildPipelines(pub Arc<ChildPipelines>);
+
+impl Downstream for SharedChildPipelines {
+    fn child(&self, request: &ChildRequest) -> Result<ChildRun, String> {
+        let me = &self.0;
+        let trigger = &request.trigger.job.name;
+        let entries = request.spec.child().unwrap_or(&[]);
+        // `artifact:` includes read a file of a job this one receives artifacts from; names in
+        // a child are prefixed like the trigger job's own.
+        let prefix = trigger
+            .rfind(SEPARATOR)
+            .map(|i| &trigger[..i + SEPARATOR.len()])
+            .unwrap_or("");
+        let mut texts = Vec::new();
+        for e in entries {
+            if let ChildInclude::Artifact { file, job, span } = e {
+                texts.push((artifact_text(request, prefix, file, job)?, span.clone()));
+            }
+        }
+        let mut artifact_texts = texts.iter();
+        let files: Vec<ChildFile> = entries
+            .iter()
+            .map(|e| match e {
+                ChildInclude::Include(n) => ChildFile::Include(n),
+                ChildInclude::Artifact { .. } => {
+                    let ((display, text), span) = artifact_texts.next().expect("one per artifact");
+                    ChildFile::Text {
+                        display: display.clone(),
+                        text: text.clone(),
+                        span: span.clone(),
+                    }
+                }
+            })
+            .collect();
+
+        let mut user: Vec<UserVar> = me.project_vars.clone();
+        for (k, v) in &request.variables {
+            user.retain(|u| u.name != *k);
+            user.push(UserVar {
+                name: k.clone(),
+                value: v.clone(),
+                masked: false,
+                file: false,
+            });
+        }
+        if request.spec.forward_pipeline_variables {
+            for u in &me.pipeline_vars {
+                user.retain(|x| x.name != u.name);
+                user.push(u.clone());
+            }
+        }
+        let pairs: Vec<(String, String)> = user
+            .iter()
+            .map(|u| (u.name.clone(), u.value.clone()))
+            .collect();
+        let origin = PipelineOrigin {
+            source: CHILD_SOURCE.into(),
+            ..me.origin.clone()
+        };
+        let checkout = &me.checkout;
+        let changes = checkout.changes(&origin);
+        let project_files = LazyFiles::new(|| checkout.project_files());
+        let fetcher = crate::pipeline::fetch::Fetcher::new(me.fetch.clone());
+        let mut vars = super::include_variables(
+            &checkout.predefined(&origin, &me.project_dir_in_job),
+            &pairs,
+        );
+        if vars.get("CI_SERVER_FQDN").is_none() {
+            vars.set("CI_SERVER_FQDN", &fetcher.config.server_fqdn(), true);
+        }
+        let context = super::IncludeEval {
+            vars,
+            changes: &changes,
+            files: &project_files,
+            fetcher: &fetcher,
+            root_inputs: Vec::new(),
+        };
+        let shown = |e: ConfigErrors| of_child(e, trigger).to_string();
+        let pipeline =
+            crate::pipeline::load_child_pipeline(&checkout.project_dir, &files, &context)
+                .map_err(shown)?;
+        let mut plan = crate::plan::plan(&PlanInput {
+            pipeline: &pipeline,
+            checkout,
+            origin: &origin,
+            changes: &changes,
+            files: &project_files,
+            user_vars: &pairs,
+            project_dir_in_job: &me.project_dir_in_job,
+            platform_map: &me.platform_map,
+        })
+        .map_err(shown)?;
+        if let Some(why) = &plan.workflow_excluded {
+            return Err(format!(
+                "its child pipeline was not created: {why} (CI_PIPELINE_SOURCE is `{CHILD_SOURCE}`)"
+            ));
+        }
+        if plan.jobs.is_empty() {
+            return Err(
+                "its child pipeline was not created: no job of it runs for this pipeline (GitLab: \
+                 no jobs/stages)"
+                    .into(),
+            );
+        }
+        let graph = JobGraph::build(&plan).map_err(shown)?;
+        let picks = select(
+            &plan,
+            &graph,
+            &Selection {
+                patterns: Vec::new(),
+                stages: Vec::new(),
+                with_needs: false,
+                manual: false,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        prefix_names(&mut plan, trigger);
+        let plan = Arc::new(plan);
+        let mut settings = me.settings.share();
+        settings.user_vars = user;
+        let factory = SpecFactory {
+            plan: plan.clone(),
+            run_dir: RunDir {
+                id: me.run_dir.id.clone(),
+                path: me.run_dir.path.clone(),
+            },
+            settings,
+        };
+        let globals = pipeline.variables.iter().map(|v| v.name.clone()).collect();
+        let prepare = WithChildren::new(
+            factory,
+            plan.clone(),
+            Arc::new(self.clone()),
+            request.depth,
+            globals,
+        );
+        Ok(ChildRun {
+            plan: (*plan).clone(),
+            graph,
+            picks,
+            prepare: Arc::new(std::sync::Mutex::new(prepare)),
+        })
+    }
+}
+
+/// The text of `file` in the artifacts of `job` (which the trigger job must receive), named
+/// for errors.
+fn artifact_text(
+    request: &ChildRequest,
+    prefix: &str,
+    file: &str,
+    job: &str,
+) -> Result<(String, String), String> {
+    let name = format!("{prefix}{job}");
+    let path = Path::new(file);
+    if path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(format!(
+            "`trigger:include:artifact` `{file}` leads outside the artifacts of `{job}`"
+        ));
+    }
+    let Some(from) = request.inputs.iter().find(|f| f.job == name) else {
+        return Err(format!(
+            "`trigger:include` reads `{file}` from the artifacts of `{job}`, which this job does \
+             not receive: add `{job}` to its `needs:`"
+        ));
+    };
+    let Some(dir) = &from.artifacts else {
+        return Err(format!(
+            "`trigger:include` reads `{file}` from the artifacts of `{job}`, which left none"
+        ));
+    };
+    let text = crate::pipeline::fetch::read_bounded(&dir.join(path)).map_err(|e| {
+        format!("`trigger:include` reads `{file}` from the artifacts of `{job}`: {e}")
+    })?;
+    Ok((format!("{file} (artifact of {job})"), text))
+}
