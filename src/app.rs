@@ -85,6 +85,7 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
         &checkout.project_dir,
         common.variables_file.as_deref(),
         &common.variables,
+        &user_vars::ProjectId::of(&checkout),
     )?;
     let user_pairs: Vec<(String, String)> = user_vars
         .iter()

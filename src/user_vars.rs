@@ -1,4 +1,5 @@
-//! Variables the user gives: a variables file (like a project's CI/CD settings, with masked and
+//! Variables the user gives: the user's own file (`home.rs`, like a group's and an instance's
+//! CI/CD settings), a project's variables file (like its CI/CD settings, with masked and
 //! file-type variables) and `--variable KEY=VALUE` (like pipeline variables, the highest).
 
 use std::path::Path;
@@ -8,7 +9,10 @@ use crate::error::{ConfigError, Error};
 use crate::pipeline::read;
 use crate::yaml::{self, Value};
 
+mod home;
 mod peer;
+
+pub use home::ProjectId;
 
 /// The default variables file, looked for in the checkout.
 pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
@@ -17,9 +21,15 @@ pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
 pub const PEER_FILE: &str = ".gitlab-ci-local-variables.yml";
 pub const PEER_ENV: &str = ".gitlab-ci-local-env";
 
-/// The variables files `load` reads, in order: `--variables-file`, else [`DEFAULT_FILE`], else
-/// gitlab-ci-local's files that exist.
+/// The variables files `load` reads, in order: the user's (`home.rs`), then `--variables-file`,
+/// else [`DEFAULT_FILE`], else gitlab-ci-local's files that exist.
 pub fn files_read(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = home::file().into_iter().collect();
+    out.extend(project_files(project_dir, file));
+    out
+}
+
+fn project_files(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
     if let Some(f) = file {
         return vec![if f.is_absolute() {
             f.to_path_buf()
@@ -48,19 +58,27 @@ pub struct UserVar {
     pub file: bool,
 }
 
-/// Reads the variables file (if any) then the `--variable`s, lowest precedence first.
+/// Reads the user's file, the project's variables file (if any) then the `--variable`s, lowest
+/// precedence first; `project` chooses the user file's `group:` and `project:` entries.
 pub fn load(
     project_dir: &Path,
     file: Option<&Path>,
     cli: &[String],
+    project: &ProjectId,
 ) -> Result<Vec<UserVar>, Error> {
-    let mut out = Vec::new();
-    let mut peer_cli = Vec::new();
-    for path in files_read(project_dir, file) {
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
             source,
-        })?;
+        })
+    };
+    let mut out = Vec::new();
+    if let Some(path) = home::file() {
+        out = home::parse(&read(&path)?, &path, project)?;
+    }
+    let mut peer_cli = Vec::new();
+    for path in project_files(project_dir, file) {
+        let text = read(&path)?;
         let name = path.file_name().and_then(|n| n.to_str());
         if file.is_none() && name == Some(PEER_FILE) {
             for var in peer::parse_variables(&text, &path)? {
@@ -70,7 +88,10 @@ pub fn load(
         } else if file.is_none() && name == Some(PEER_ENV) {
             peer_cli.extend(peer::env_file_variables(&text));
         } else {
-            out.extend(parse_file(&text, &path)?);
+            for var in parse_file(&text, &path)? {
+                out.retain(|u: &UserVar| u.name != var.name);
+                out.push(var);
+            }
         }
     }
     // gitlab-ci-local puts the env file's `VARIABLE` pairs before the command line's.
@@ -173,15 +194,20 @@ mod tests {
     fn file_then_cli_with_kinds() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(DEFAULT_FILE), "A: one\nTOKEN:\n  value: s3cret-token\n  masked: true\nKUBECONFIG:\n  value: 'apiVersion: v1'\n  type: file\n").unwrap();
-        let v = load(dir.path(), None, &["A=two".into(), "B=x=y".into()]).unwrap();
+        let id = ProjectId {
+            host: "gitlab.com".into(),
+            namespace: "g".into(),
+            name: "p".into(),
+        };
+        let v = load(dir.path(), None, &["A=two".into(), "B=x=y".into()], &id).unwrap();
         let get = |n: &str| v.iter().find(|u| u.name == n).unwrap();
         assert_eq!(get("A").value, "two", "--variable wins over the file");
         assert_eq!(get("B").value, "x=y");
         assert!(get("TOKEN").masked);
         assert!(get("KUBECONFIG").file);
-        assert!(load(dir.path(), None, &["novalue".into()]).is_err());
+        assert!(load(dir.path(), None, &["novalue".into()], &id).is_err());
         std::fs::write(dir.path().join(DEFAULT_FILE), "X:\n  type: weird\n").unwrap();
-        let e = load(dir.path(), None, &[]).unwrap_err().to_string();
+        let e = load(dir.path(), None, &[], &id).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("weird"), "{e}");
     }
 }

@@ -1,0 +1,152 @@
+//! Files a developer keeps for every run, through the built binary: the user's variables file
+//! (`~/.config/tezos-ci-local/variables.yml`, scoped by project, group and global), `.env`
+//! variables files, and the defaults files for options.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Project;
+use tempfile::TempDir;
+
+const CI: &str = "
+show:
+  image: busybox
+  script: [env]
+";
+
+/// A project on `gitlab.com/tezos/tezos` and a home directory of its own.
+fn project_with_home() -> (Project, TempDir) {
+    let p = Project::git_with_ci(CI);
+    p.git(&["remote", "add", "origin", "git@gitlab.com:tezos/tezos.git"]);
+    (p, tempfile::tempdir().expect("temp dir"))
+}
+
+fn with_home(c: &mut assert_cmd::Command, home: &TempDir) {
+    c.env("HOME", home.path()).env_remove("XDG_CONFIG_HOME");
+}
+
+fn write(path: std::path::PathBuf, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, common::dedent(text)).unwrap();
+}
+
+fn vars_of(p: &Project, home: &TempDir, args: &[&str]) -> BTreeMap<String, String> {
+    let mut c = p.cmd(&["explain", "show", "--json"]);
+    c.args(args);
+    with_home(&mut c, home);
+    vars_from(c)
+}
+
+/// The variables `explain --json` reports for the job.
+fn vars_from(mut c: assert_cmd::Command) -> BTreeMap<String, String> {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_str().unwrap().to_string(),
+                p[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_users_variables_file_is_scoped_and_below_the_projects() {
+    let (p, home) = project_with_home();
+    write(
+        home.path().join(".config/tezos-ci-local/variables.yml"),
+        "
+        global:
+          FROM_GLOBAL: g
+          LEVEL: global
+          OVERRIDDEN: user
+        group:
+          gitlab.com/tezos/:
+            LEVEL: group
+          gitlab.com/elsewhere/:
+            OTHER_GROUP: leaked
+        project:
+          gitlab.com:tezos/tezos.git:
+            LEVEL: project
+          gitlab.com/tezos/other.git:
+            OTHER_PROJECT: leaked
+        ",
+    );
+    p.write(
+        ".tezos-ci-local-variables.yml",
+        "OVERRIDDEN: project-file\n",
+    );
+    let v = vars_of(&p, &home, &[]);
+    assert_eq!(v.get("FROM_GLOBAL").map(String::as_str), Some("g"));
+    assert_eq!(v.get("LEVEL").map(String::as_str), Some("project"));
+    assert_eq!(
+        v.get("OVERRIDDEN").map(String::as_str),
+        Some("project-file")
+    );
+    assert!(
+        !v.contains_key("OTHER_GROUP") && !v.contains_key("OTHER_PROJECT"),
+        "{v:?}"
+    );
+    // --variable is above both.
+    let v = vars_of(&p, &home, &["--variable", "LEVEL=cli"]);
+    assert_eq!(v.get("LEVEL").map(String::as_str), Some("cli"));
+
+    // XDG_CONFIG_HOME moves the file; gitlab-ci-local's file is read when ours is absent.
+    let xdg = tempfile::tempdir().unwrap();
+    write(
+        xdg.path().join("tezos-ci-local/variables.yml"),
+        "global:\n  FROM_GLOBAL: xdg\n",
+    );
+    let mut c = p.cmd(&["explain", "show", "--json"]);
+    c.env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", xdg.path());
+    assert_eq!(
+        vars_from(c).get("FROM_GLOBAL").map(String::as_str),
+        Some("xdg")
+    );
+    std::fs::remove_dir_all(home.path().join(".config")).unwrap();
+    write(
+        home.path().join(".gitlab-ci-local/variables.yml"),
+        "global:\n  FROM_GLOBAL: peer\n",
+    );
+    let v = vars_of(&p, &home, &[]);
+    assert_eq!(v.get("FROM_GLOBAL").map(String::as_str), Some("peer"));
+}
+
+#[test]
+fn verbose_names_the_variables_files_read_and_bad_ones_are_errors() {
+    let (p, home) = project_with_home();
+    let user_file = home.path().join(".config/tezos-ci-local/variables.yml");
+    write(user_file.clone(), "global:\n  A: 1\n");
+    p.write(".tezos-ci-local-variables.yml", "B: 2\n");
+    let mut c = p.cmd(&["run", "--dry-run", "--verbose"]);
+    with_home(&mut c, &home);
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("Variables read from {}", user_file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains(".tezos-ci-local-variables.yml"), "{stderr}");
+
+    write(user_file.clone(), "global:\n  A: 1\nprojects:\n  x: {}\n");
+    let mut c = p.cmd(&["list"]);
+    with_home(&mut c, &home);
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3", user_file.display())) && stderr.contains("projects"),
+        "{stderr}"
+    );
+}
