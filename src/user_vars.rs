@@ -9,6 +9,7 @@ use crate::error::{ConfigError, Error};
 use crate::pipeline::read;
 use crate::yaml::{self, Value};
 
+mod dotenv;
 mod home;
 mod peer;
 
@@ -16,13 +17,16 @@ pub use home::ProjectId;
 
 /// The default variables file, looked for in the checkout.
 pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
+/// Its `.env` form (`dotenv.rs`), read after it when both exist.
+pub const DEFAULT_ENV_FILE: &str = ".tezos-ci-local-variables.env";
 /// gitlab-ci-local's variables file (YAML, or dotenv) and its options file (dotenv, whose
 /// `VARIABLE` holds `KEY=VALUE` pairs), read when the checkout has no [`DEFAULT_FILE`].
 pub const PEER_FILE: &str = ".gitlab-ci-local-variables.yml";
 pub const PEER_ENV: &str = ".gitlab-ci-local-env";
 
 /// The variables files `load` reads, in order: the user's (`home.rs`), then `--variables-file`,
-/// else [`DEFAULT_FILE`], else gitlab-ci-local's files that exist.
+/// else [`DEFAULT_FILE`] and [`DEFAULT_ENV_FILE`] that exist, else gitlab-ci-local's files that
+/// exist. A file named `*.env` is read as `.env` lines (`dotenv.rs`), any other as YAML.
 pub fn files_read(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
     let mut out: Vec<_> = home::file().into_iter().collect();
     out.extend(project_files(project_dir, file));
@@ -37,9 +41,13 @@ fn project_files(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::Path
             std::env::current_dir().unwrap_or_default().join(f)
         }];
     }
-    let own = project_dir.join(DEFAULT_FILE);
-    if own.exists() {
-        return vec![own];
+    let own: Vec<_> = [DEFAULT_FILE, DEFAULT_ENV_FILE]
+        .iter()
+        .map(|n| project_dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    if !own.is_empty() {
+        return own;
     }
     [PEER_FILE, PEER_ENV]
         .iter()
@@ -88,7 +96,12 @@ pub fn load(
         } else if file.is_none() && name == Some(PEER_ENV) {
             peer_cli.extend(peer::env_file_variables(&text));
         } else {
-            for var in parse_file(&text, &path)? {
+            let vars = if dotenv::is_env_file(&path) {
+                dotenv::parse(&text, &path)?
+            } else {
+                parse_file(&text, &path)?
+            };
+            for var in vars {
                 out.retain(|u: &UserVar| u.name != var.name);
                 out.push(var);
             }

@@ -150,3 +150,33 @@ fn verbose_names_the_variables_files_read_and_bad_ones_are_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn env_files_are_variables_files() {
+    let (p, home) = project_with_home();
+    p.write(".tezos-ci-local-variables.yml", "A: yml\nB: yml\n");
+    p.write(
+        ".tezos-ci-local-variables.env",
+        "# the project's .env\nexport B=\"env file\"\nC='kept: $HOME'\nD=plain  # comment\n",
+    );
+    let v = vars_of(&p, &home, &[]);
+    assert_eq!(v.get("A").map(String::as_str), Some("yml"));
+    assert_eq!(v.get("B").map(String::as_str), Some("env file"), "{v:?}");
+    assert_eq!(v.get("C").map(String::as_str), Some("kept: $HOME"));
+    assert_eq!(v.get("D").map(String::as_str), Some("plain"));
+    // --variables-file picks the format by the file's name, and replaces the project's files.
+    p.write("ci/local.env", "E=\"line one\\nline two\"\n");
+    let file = p.path().join("ci/local.env");
+    let v = vars_of(&p, &home, &["--variables-file", file.to_str().unwrap()]);
+    assert_eq!(v.get("E").map(String::as_str), Some("line one\nline two"));
+    assert!(!v.contains_key("A"), "{v:?}");
+    // A bad line is an error naming the file and the line.
+    p.write("ci/bad.env", "E=1\nnot a variable\n");
+    let bad = p.path().join("ci/bad.env");
+    let mut c = p.cmd(&["list", "--variables-file", bad.to_str().unwrap()]);
+    with_home(&mut c, &home);
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.env:2"), "{stderr}");
+}
