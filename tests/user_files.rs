@@ -180,3 +180,66 @@ fn env_files_are_variables_files() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.env:2"), "{stderr}");
 }
+
+#[test]
+fn option_defaults_come_from_the_project_then_the_users_file() {
+    let p = Project::git_with_ci(
+        "
+        emulated:
+          tags: [big_arm]
+          script: [uname -m]
+        ",
+    );
+    let home = tempfile::tempdir().unwrap();
+    let user = home.path().join(".config/tezos-ci-local/config.yml");
+    let dry_run = |args: &[&str]| {
+        let mut c = p.cmd(&["run", "--dry-run"]);
+        c.args(args);
+        with_home(&mut c, &home);
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Built in: no image for a job that names none.
+    let (code, _, stderr) = dry_run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    write(
+        user.clone(),
+        "
+        concurrency: 8
+        default_image: busybox:latest
+        platform_map:
+          big_arm: linux/s390x
+        ",
+    );
+    let (code, stdout, stderr) = dry_run(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("(1 jobs, at most 8 at once)"), "{stdout}");
+    assert!(stdout.contains("linux/s390x"), "{stdout}");
+    // The project's file is above the user's; the command line above both.
+    p.write(
+        ".tezos-ci-local.yml",
+        "concurrency: 3\nplatform_map: [big_arm=linux/arm64]\n",
+    );
+    let (_, stdout, _) = dry_run(&[]);
+    assert!(
+        stdout.contains("at most 3 at once") && stdout.contains("linux/arm64"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = dry_run(&["-j", "1", "--platform-map", "big_*=linux/amd64"]);
+    assert!(
+        stdout.contains("at most 1 at once") && stdout.contains("linux/amd64"),
+        "{stdout}"
+    );
+    // An unknown key is an error naming the file, line and key.
+    write(user.clone(), "concurrency: 2\ndefault-image: debian\n");
+    let (code, _, stderr) = dry_run(&[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2", user.display())) && stderr.contains("default-image"),
+        "{stderr}"
+    );
+}

@@ -78,7 +78,7 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         picks[i] == Pick::Run
     })?;
     if args.dry_run {
-        print_plan(&loaded, &graph, &picks);
+        print_plan(&loaded, &graph, &picks, max_parallel(args));
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -143,9 +143,18 @@ fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error>
     Ok(dir)
 }
 
-fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick]) {
+/// How many jobs run at once: `-j`, else the number of CPUs.
+fn max_parallel(args: &RunArgs) -> usize {
+    args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
+}
+
+fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick], max_parallel: usize) {
     println!(
-        "Plan for the {} pipeline ({} jobs):",
+        "Plan for the {} pipeline ({} jobs, at most {max_parallel} at once):",
         loaded.origin.source,
         picks.iter().filter(|p| **p != Pick::Unselected).count()
     );
@@ -220,11 +229,7 @@ async fn run_async(
         &args.engines,
         &env,
     )?;
-    let max_parallel = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let max_parallel = max_parallel(args);
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
         Arc::new(DockerExecutor::connect(docker_options).await?)
     } else {
