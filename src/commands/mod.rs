@@ -7,6 +7,7 @@ pub mod explain;
 pub mod graph;
 pub mod hook;
 pub mod list;
+pub mod predict;
 pub mod report;
 pub mod run;
 pub mod runs;

@@ -78,7 +78,29 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         picks[i] == Pick::Run
     })?;
     if args.dry_run {
-        print_plan(&loaded, &graph, &picks, max_parallel(args));
+        // The result cache's lookups are read only: nothing is marked used or stored.
+        let cached = if args.no_cache {
+            Some(vec![false; picks.len()])
+        } else {
+            let state = crate::store::state_dir(common.state_dir.as_deref());
+            let run = super::predict::RunSettings {
+                default_image: args.default_image.as_deref(),
+                result_cache: args.result_cache.as_deref(),
+            };
+            super::predict::predict(&loaded, &state, &graph, &picks, &run)?.cached(
+                &loaded,
+                &graph,
+                &picks,
+                &args.rerun,
+            )
+        };
+        print_plan(
+            &loaded,
+            &graph,
+            &picks,
+            max_parallel(args),
+            cached.as_deref(),
+        );
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -152,7 +174,14 @@ fn max_parallel(args: &RunArgs) -> usize {
     })
 }
 
-fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick], max_parallel: usize) {
+/// The plan `--dry-run` prints; `cached`: the jobs a run would report cached, when known.
+fn print_plan(
+    loaded: &Loaded,
+    graph: &JobGraph,
+    picks: &[Pick],
+    max_parallel: usize,
+    cached: Option<&[bool]>,
+) {
     println!(
         "Plan for the {} pipeline ({} jobs, at most {max_parallel} at once):",
         loaded.origin.source,
@@ -162,6 +191,7 @@ fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick], max_parallel: u
         let what = match picks[i] {
             Pick::Unselected => continue,
             Pick::Manual => "manual (not run)",
+            Pick::Run if cached.is_some_and(|c| c[i]) => "cached",
             Pick::Run => "run",
         };
         let deps: Vec<&str> = graph.deps[i]
@@ -181,6 +211,22 @@ fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick], max_parallel: u
                 deps.join(", ")
             }
         );
+    }
+    match cached {
+        Some(c) => {
+            let n = c.iter().filter(|c| **c).count();
+            if n > 0 {
+                println!(
+                    "{n} job{} cached: a result is stored under the key a run computes \
+                     (`explain JOB` says why a job runs; --no-cache or --rerun JOB runs it)",
+                    if n == 1 { " is" } else { "s are" }
+                );
+            }
+        }
+        None => println!(
+            "Which jobs are cached is not known: no Docker engine answered for the image IDs \
+             that the result cache's keys cover"
+        ),
     }
 }
 
