@@ -439,6 +439,9 @@ pub struct LogsArgs {
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
+    /// While the run is under way: print the log as it grows, and return when the job ends.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]

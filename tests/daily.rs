@@ -4,6 +4,10 @@
 #[path = "run_e2e/support.rs"]
 mod support;
 
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+use std::time::Instant;
+
 use support::*;
 
 const CACHED: &str = r#"
@@ -57,7 +61,10 @@ fn dry_run_marks_the_jobs_that_will_be_cached() {
         CACHED,
         &[
             ("src.txt", "one\n"),
-            (".tezos-ci-local.yml", "jobs:\n  lint:\n    inputs: [lint.cfg]\n"),
+            (
+                ".tezos-ci-local.yml",
+                "jobs:\n  lint:\n    inputs: [lint.cfg]\n",
+            ),
         ],
     );
     let marks = |args: &[&str]| dry_run(&p, args).0;
@@ -89,4 +96,110 @@ fn dry_run_marks_the_jobs_that_will_be_cached() {
     expected.insert("lint".into(), "run".into());
     assert_eq!(marks(&["--rerun", "lint"]), expected);
     assert_eq!(marks(&["--no-cache"]), all("run"));
+}
+
+const FOLLOW: &str = r#"
+slow:
+  image: tezos-ci-local/busybox:amd64
+  script:
+    - 'for i in 1 2 3 4 5 6; do echo "line $i"; sleep 0.5; done'
+"#;
+
+#[test]
+fn logs_follow_prints_a_running_jobs_log_and_returns_when_it_ends() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let p = Project::new(FOLLOW, &[]);
+    let deadline = Instant::now() + RUN_LIMIT;
+    let mut run = Spawned::new(p.command().args(["run", "--json", "--no-cache"]));
+    let started = run.wait_for_event(deadline, |e| e["event"] == "pipeline_started");
+    let run_dir = std::path::PathBuf::from(started["run_dir"].as_str().unwrap());
+    let run_id = started["run_id"].as_str().unwrap().to_string();
+
+    // A name the run does not have is an error at once, with a suggestion.
+    let out = p
+        .command()
+        .args(["logs", "slwo", "--follow"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did you mean `slow`"), "{stderr}");
+
+    let mut follow = p
+        .command()
+        .args(["logs", "slow", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut job_state_at_first_line = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if line == "line 1" {
+                    // The follower printed it while the job was still at work.
+                    let state = std::fs::read_to_string(run_dir.join("jobs/slow.json")).unwrap();
+                    job_state_at_first_line = Some(state);
+                }
+                seen.push(line);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => {
+                let _ = follow.kill();
+                panic!(
+                    "logs --follow did not end ({e:?}); so far:\n{}",
+                    seen.join("\n")
+                );
+            }
+        }
+    }
+    let status = follow.wait().unwrap();
+    let mut stderr = String::new();
+    follow
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("job `slow` ended: success"), "{stderr}");
+    let state = job_state_at_first_line.expect("line 1 printed");
+    assert!(state.contains(r#""status":"running""#), "{state}");
+    let numbered: Vec<&String> = seen.iter().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(
+        numbered,
+        (1..=6)
+            .map(|i| format!("line {i}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>(),
+        "{}",
+        seen.join("\n")
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("Job succeeded"),
+        "{}",
+        seen.join("\n")
+    );
+    // The whole log, as `logs` prints it after the run.
+    let status = run.wait(RUN_LIMIT);
+    assert!(status.success());
+    engine.assert_no_leftovers(&run_id);
+    let log = p.logs("slow");
+    assert_eq!(log.lines().collect::<Vec<_>>(), seen);
 }

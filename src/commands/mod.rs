@@ -4,6 +4,7 @@
 pub mod completions;
 pub mod engines;
 pub mod explain;
+pub mod follow;
 pub mod graph;
 pub mod hook;
 pub mod list;

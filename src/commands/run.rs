@@ -305,6 +305,8 @@ async fn run_async(
         "source": loaded.origin.source,
         "started": started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "status": "running",
+        // `logs --follow` stops waiting when this process is gone.
+        "pid": std::process::id(),
     });
     let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 

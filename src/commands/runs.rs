@@ -102,6 +102,9 @@ pub fn logs(common: &CommonArgs, args: &LogsArgs) -> anyhow::Result<()> {
             ))
         })?,
     };
+    if args.follow {
+        return super::follow::follow(&state, &id, &args.job);
+    }
     let logs = state.join("runs").join(&id).join("logs");
     let name = store::file_name_for(&args.job);
     // The last attempt's log is the one to show.

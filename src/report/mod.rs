@@ -11,6 +11,7 @@ mod html_history;
 mod html_jobs;
 mod html_timeline;
 pub mod html_times;
+pub mod job_states;
 pub mod json;
 pub mod junit;
 mod log_tail;
@@ -143,6 +144,7 @@ pub fn reporters(
     if let Some(path) = &opts.junit {
         fanout.push(Box::new(JunitReporter::new(path.clone())));
     }
+    fanout.push(Box::new(job_states::JobStatesReporter::default()));
     fanout.push(Box::new(HtmlReporter::with_options(
         opts.html.clone(),
         opts.page.clone(),
