@@ -16,10 +16,13 @@ pub mod json;
 pub mod junit;
 mod log_tail;
 mod record;
+pub mod stage_times;
 pub mod summary;
 pub mod terminal;
 mod xml_tree;
 
+#[cfg(test)]
+mod live_view_tests;
 #[cfg(test)]
 mod tests;
 
