@@ -203,3 +203,128 @@ fn logs_follow_prints_a_running_jobs_log_and_returns_when_it_ends() {
     let log = p.logs("slow");
     assert_eq!(log.lines().collect::<Vec<_>>(), seen);
 }
+
+const LONG_NAME: &str = "integration-tests-of-the-protocol-on-a-runner-with-a-long-name 3/4";
+
+#[test]
+fn the_live_view_fits_an_80_column_terminal_and_the_summary_times_stages() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = format!(
+        r#"
+build:
+  stage: build
+  image: tezos-ci-local/busybox:amd64
+  script: ["true"]
+"{LONG_NAME}":
+  stage: test
+  image: tezos-ci-local/busybox:amd64
+  script:
+    - 'echo "$(printf "%0200d" 7)"'
+    - sleep 2
+    - echo done
+"#
+    );
+    let p = Project::new(&ci, &[]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/daily/pty_capture.py");
+    let mut c = std::process::Command::new("python3");
+    c.arg(script)
+        .arg("80")
+        .arg(BIN)
+        .arg("-C")
+        .arg(p.repo())
+        .arg("--state-dir")
+        .arg(p.state())
+        .args(["run", "--no-cache"])
+        .env_remove("TEZOS_CI_LOCAL_STATE_DIR")
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    let run = Run::of(&mut c, RUN_LIMIT);
+    assert_eq!(run.code, 0, "{run}");
+    let id = std::fs::read_to_string(p.state().join("runs/last")).unwrap();
+    engine.assert_no_leftovers(id.trim());
+    let (raw_live, _) = run
+        .stdout
+        .split_once("  JOB ")
+        .unwrap_or_else(|| panic!("no summary:\n{}", run.stdout));
+    // What is written between two cursor moves, line ends or carriage returns lies on one line
+    // of the terminal.
+    let pieces = drawn_pieces(raw_live);
+    // The progress bars fill each line with spaces to the width and let the terminal wrap to
+    // the next one: a piece is cut into rows of 80 columns, and each row must start as a line
+    // of the live view does (a spinner, the overall bar's clock, a status symbol). A line wider
+    // than 80 would wrap into a row starting in the middle of its text.
+    let line_start = |row: &str| {
+        let clock = row.len() > 3
+            && row.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+            && row.as_bytes()[2] == b':';
+        clock
+            || row.starts_with(|c: char| {
+                ('\u{2800}'..='\u{28FF}').contains(&c) || "✓✗!-▷↺⊘".contains(c)
+            })
+    };
+    for piece in &pieces {
+        let chars: Vec<char> = piece.chars().collect();
+        for row in chars.chunks(80).map(|r| r.iter().collect::<String>()) {
+            assert!(
+                line_start(&row) || row.trim().is_empty(),
+                "a row that does not start a line (an overlong line wrapped): {row:?} in {piece:?}"
+            );
+        }
+    }
+    assert!(
+        pieces
+            .iter()
+            .any(|p| p.contains("integration-test…a-long-name 3/4 linux/amd64")),
+        "the long name is shortened in the live view:\n{pieces:#?}"
+    );
+    let shown = console::strip_ansi_codes(&run.stdout).into_owned();
+    let (_, summary) = shown.split_once("  JOB ").unwrap();
+    assert!(summary.contains(LONG_NAME), "{summary}");
+    let stages: Vec<&str> = summary
+        .lines()
+        .skip_while(|l| !l.starts_with("Stages (wall time):"))
+        .skip(1)
+        .take(2)
+        .collect();
+    assert!(
+        stages[0].starts_with("  build  1 job ") && stages[1].starts_with("  test   1 job "),
+        "{summary}"
+    );
+    // The test stage took the job's two seconds of sleep at least.
+    let wall = stages[1].split_whitespace().last().unwrap();
+    let secs: f64 = wall.trim_end_matches('s').parse().unwrap_or(0.0);
+    assert!(secs >= 2.0, "{summary}");
+}
+
+/// The runs of text a terminal output writes between escape sequences (cursor moves, line
+/// clears, colours), carriage returns and line ends.
+fn drawn_pieces(raw: &str) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    // Parameters, then one final byte in @..~.
+                    for f in chars.by_ref() {
+                        if ('@'..='~').contains(&f) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+                pieces.push(String::new());
+            }
+            '\r' | '\n' => pieces.push(String::new()),
+            c => pieces.last_mut().unwrap().push(c),
+        }
+    }
+    pieces.retain(|p| !p.is_empty());
+    pieces
+}
