@@ -35,7 +35,12 @@ pub fn follow(state: &Path, id: &str, job: &str) -> anyhow::Result<()> {
         let job_state = job_states::read(&run.path, job);
         let run_over = !in_progress(&run.path);
         let Some(js) = job_state else {
-            if run_over || !job_states::all(&run.path).is_empty() {
+            // Every state is written before the mark: with the mark seen, a second look is
+            // final.
+            if run_over || job_states::listed(&run.path) {
+                if job_states::read(&run.path, job).is_some() {
+                    continue;
+                }
                 return Err(no_such_job(&run, job).into());
             }
             // The run has not written its jobs' states yet (it is starting).

@@ -22,15 +22,22 @@ impl Reporter for JobStatesReporter {
                 // Every job of the run is known from the start: a follower told of a job the run
                 // does not have says so at once rather than waiting for the run's end.
                 self.run_dir = Some(run_dir.clone());
+                let mut first = Ok(());
                 for j in jobs {
                     let state = JobState {
                         job: j.name.clone(),
                         status: "created".into(),
                         attempt: 0,
                     };
-                    job_states::write(run_dir, &state)?;
+                    let res = job_states::write(run_dir, &state);
+                    if first.is_ok() {
+                        first = res;
+                    }
                 }
-                return Ok(());
+                if first.is_ok() {
+                    first = job_states::mark_listed(run_dir);
+                }
+                return first;
             }
             RunEvent::JobStarted { job, attempt, .. } => {
                 self.attempts.insert(job.clone(), *attempt);

@@ -46,6 +46,16 @@ pub fn write(run_dir: &Path, state: &JobState) -> std::io::Result<()> {
     std::fs::rename(&tmp, &target)
 }
 
+/// Marks that every job of the run has its state written (the run's jobs are all listed).
+pub fn mark_listed(run_dir: &Path) -> std::io::Result<()> {
+    std::fs::write(run_dir.join("jobs").join(".listed"), b"")
+}
+
+/// Whether every job of the run has its state: a job without one is not in the run.
+pub fn listed(run_dir: &Path) -> bool {
+    run_dir.join("jobs").join(".listed").exists()
+}
+
 /// Every job's state in the run.
 pub fn all(run_dir: &Path) -> Vec<JobState> {
     std::fs::read_dir(run_dir.join("jobs"))
@@ -71,6 +81,7 @@ mod tests {
     fn written_then_replaced() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read(dir.path(), "build:x"), None);
+        assert!(!listed(dir.path()));
         let mut s = JobState {
             job: "build:x".into(),
             status: "running".into(),
@@ -80,7 +91,10 @@ mod tests {
         assert!(read(dir.path(), "build:x").unwrap().running());
         s.status = "failed".into();
         write(dir.path(), &s).unwrap();
-        assert_eq!(read(dir.path(), "build:x"), Some(s));
+        assert_eq!(read(dir.path(), "build:x"), Some(s.clone()));
         assert_eq!(read(dir.path(), "build/x"), None);
+        mark_listed(dir.path()).unwrap();
+        assert!(listed(dir.path()));
+        assert_eq!(all(dir.path()), [s]);
     }
 }
