@@ -1,4 +1,5 @@
-//! The command line: clap structs only. `commands` turns them into work.
+//! The command line: clap structs, and the defaults files that fill in what it leaves out
+//! (`defaults.rs`). `commands` turns them into work.
 //!
 //! Every option is one field of [`Options`] (its two groups, [`CommonArgs`] and [`RunArgs`]), and
 //! [`command`] makes every one of them global: a flag means the same before or after the
