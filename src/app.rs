@@ -94,6 +94,7 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
         &checkout.project_dir,
         common.variables_file.as_deref(),
         &common.variables,
+        &user_vars::ProjectId::of(&checkout),
     )?;
     // From here on, an error message may quote a masked value: `main` masks what it prints.
     let masker = user_vars::masker(&user_vars);

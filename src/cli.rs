@@ -1,4 +1,5 @@
-//! The command line: clap structs only. `commands` turns them into work.
+//! The command line: clap structs, and the defaults files that fill in what it leaves out
+//! (`defaults.rs`). `commands` turns them into work.
 //!
 //! Every option is one field of [`Options`] (its two groups, [`CommonArgs`] and [`RunArgs`]), and
 //! [`command`] makes every one of them global: a flag means the same before or after the
@@ -7,6 +8,10 @@
 //! `Options` is also serde data: `hook install` stores it as it is.
 
 use std::path::PathBuf;
+
+mod defaults;
+
+pub use defaults::Defaults;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -167,8 +172,9 @@ pub struct CommonArgs {
         global = true
     )]
     pub variables: Vec<String>,
-    /// A YAML file of variables (NAME: value, or NAME: {value, masked, type: file}); default:
-    /// .tezos-ci-local-variables.yml in the checkout, when it exists.
+    /// A YAML file of variables (NAME: value, or NAME: {value, masked, type: file}), or `.env`
+    /// lines when its name ends in `.env`; default: .tezos-ci-local-variables.yml and .env in
+    /// the checkout, when they exist.
     #[arg(long, value_name = "FILE", global = true)]
     pub variables_file: Option<PathBuf>,
     /// What `rules:changes` compares with. Default, as GitLab does: for a push, the branch's
@@ -255,7 +261,10 @@ pub fn peer_hint(arg: &str) -> Option<String> {
         "--cwd" => "gitlab-ci-local's --cwd is `-C DIR` (--directory)",
         "--job" => "gitlab-ci-local's --job is `tezos-ci-local run JOB`",
         "--concurrency" => "gitlab-ci-local's --concurrency is `-j N` (--jobs)",
-        "--home" => "user-level variables go in a --variables-file",
+        "--home" => {
+            "user-level variables go in ~/.config/tezos-ci-local/variables.yml (gitlab-ci-local's \
+             ~/.gitlab-ci-local/variables.yml is read when it does not exist)"
+        }
         "--shell-isolation" | "--mount-cache" | "--no-artifacts-to-source" => {
             "not needed: jobs never write into the checkout, and `cache:` is kept between runs"
         }
@@ -431,6 +440,9 @@ pub struct LogsArgs {
     /// A run id from `tezos-ci-local runs` (default: the last run).
     #[arg(long, value_name = "ID")]
     pub run: Option<String>,
+    /// While the run is under way: print the log as it grows, and return when the job ends.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! Variables the user gives: a variables file (like a project's CI/CD settings, with masked and
+//! Variables the user gives: the user's own file (`home.rs`, like a group's and an instance's
+//! CI/CD settings), a project's variables file (like its CI/CD settings, with masked and
 //! file-type variables) and `--variable KEY=VALUE` (like pipeline variables, the highest).
 
 use std::path::Path;
@@ -8,18 +9,31 @@ use crate::error::{ConfigError, Error};
 use crate::pipeline::read;
 use crate::yaml::{self, Value};
 
+mod dotenv;
+mod home;
 mod peer;
+
+pub use home::ProjectId;
 
 /// The default variables file, looked for in the checkout.
 pub const DEFAULT_FILE: &str = ".tezos-ci-local-variables.yml";
+/// Its `.env` form (`dotenv.rs`), read after it when both exist.
+pub const DEFAULT_ENV_FILE: &str = ".tezos-ci-local-variables.env";
 /// gitlab-ci-local's variables file (YAML, or dotenv) and its options file (dotenv, whose
 /// `VARIABLE` holds `KEY=VALUE` pairs), read when the checkout has no [`DEFAULT_FILE`].
 pub const PEER_FILE: &str = ".gitlab-ci-local-variables.yml";
 pub const PEER_ENV: &str = ".gitlab-ci-local-env";
 
-/// The variables files `load` reads, in order: `--variables-file`, else [`DEFAULT_FILE`], else
-/// gitlab-ci-local's files that exist.
+/// The variables files `load` reads, in order: the user's (`home.rs`), then `--variables-file`,
+/// else [`DEFAULT_FILE`] and [`DEFAULT_ENV_FILE`] that exist, else gitlab-ci-local's files that
+/// exist. A file named `*.env` is read as `.env` lines (`dotenv.rs`), any other as YAML.
 pub fn files_read(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = home::file().into_iter().collect();
+    out.extend(project_files(project_dir, file));
+    out
+}
+
+fn project_files(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::PathBuf> {
     if let Some(f) = file {
         return vec![if f.is_absolute() {
             f.to_path_buf()
@@ -27,9 +41,13 @@ pub fn files_read(project_dir: &Path, file: Option<&Path>) -> Vec<std::path::Pat
             std::env::current_dir().unwrap_or_default().join(f)
         }];
     }
-    let own = project_dir.join(DEFAULT_FILE);
-    if own.exists() {
-        return vec![own];
+    let own: Vec<_> = [DEFAULT_FILE, DEFAULT_ENV_FILE]
+        .iter()
+        .map(|n| project_dir.join(n))
+        .filter(|p| p.exists())
+        .collect();
+    if !own.is_empty() {
+        return own;
     }
     [PEER_FILE, PEER_ENV]
         .iter()
@@ -59,19 +77,27 @@ pub fn masker(vars: &[UserVar]) -> crate::mask::Masker {
     }))
 }
 
-/// Reads the variables file (if any) then the `--variable`s, lowest precedence first.
+/// Reads the user's file, the project's variables file (if any) then the `--variable`s, lowest
+/// precedence first; `project` chooses the user file's `group:` and `project:` entries.
 pub fn load(
     project_dir: &Path,
     file: Option<&Path>,
     cli: &[String],
+    project: &ProjectId,
 ) -> Result<Vec<UserVar>, Error> {
-    let mut out = Vec::new();
-    let mut peer_cli = Vec::new();
-    for path in files_read(project_dir, file) {
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
             source,
-        })?;
+        })
+    };
+    let mut out = Vec::new();
+    if let Some(path) = home::file() {
+        out = home::parse(&read(&path)?, &path, project)?;
+    }
+    let mut peer_cli = Vec::new();
+    for path in project_files(project_dir, file) {
+        let text = read(&path)?;
         let name = path.file_name().and_then(|n| n.to_str());
         if file.is_none() && name == Some(PEER_FILE) {
             for var in peer::parse_variables(&text, &path)? {
@@ -81,7 +107,15 @@ pub fn load(
         } else if file.is_none() && name == Some(PEER_ENV) {
             peer_cli.extend(peer::env_file_variables(&text));
         } else {
-            out.extend(parse_file(&text, &path)?);
+            let vars = if dotenv::is_env_file(&path) {
+                dotenv::parse(&text, &path)?
+            } else {
+                parse_file(&text, &path)?
+            };
+            for var in vars {
+                out.retain(|u: &UserVar| u.name != var.name);
+                out.push(var);
+            }
         }
     }
     // gitlab-ci-local puts the env file's `VARIABLE` pairs before the command line's.
@@ -184,7 +218,12 @@ mod tests {
     fn file_then_cli_with_kinds() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(DEFAULT_FILE), "A: one\nTOKEN:\n  value: s3cret-token\n  masked: true\nKUBECONFIG:\n  value: 'apiVersion: v1'\n  type: file\n").unwrap();
-        let v = load(dir.path(), None, &["A=two".into(), "B=x=y".into()]).unwrap();
+        let id = ProjectId {
+            host: "gitlab.com".into(),
+            namespace: "g".into(),
+            name: "p".into(),
+        };
+        let v = load(dir.path(), None, &["A=two".into(), "B=x=y".into()], &id).unwrap();
         let get = |n: &str| v.iter().find(|u| u.name == n).unwrap();
         assert_eq!(get("A").value, "two", "--variable wins over the file");
         assert_eq!(get("B").value, "x=y");
@@ -197,9 +236,9 @@ mod tests {
             "apiVersion: v1 two",
             "only masked ones"
         );
-        assert!(load(dir.path(), None, &["novalue".into()]).is_err());
+        assert!(load(dir.path(), None, &["novalue".into()], &id).is_err());
         std::fs::write(dir.path().join(DEFAULT_FILE), "X:\n  type: weird\n").unwrap();
-        let e = load(dir.path(), None, &[]).unwrap_err().to_string();
+        let e = load(dir.path(), None, &[], &id).unwrap_err().to_string();
         assert!(e.contains(":2:") && e.contains("weird"), "{e}");
     }
 }

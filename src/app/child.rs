@@ -124,6 +124,7 @@ impl ChildPipelines {
             &loaded.checkout.project_dir,
             common.variables_file.as_deref(),
             &[],
+            &crate::user_vars::ProjectId::of(&loaded.checkout),
         )?;
         Ok(SharedChildPipelines(Arc::new(ChildPipelines {
             checkout: loaded.checkout.clone(),

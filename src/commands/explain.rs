@@ -1,27 +1,17 @@
 //! `tezos-ci-local explain JOB`: the fully resolved job, why each of its rules matched or not,
 //! and the key of its result in the job result cache, with the files it covers.
 
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::{self, Loaded};
+use crate::app::Loaded;
 use crate::cli::{CommonArgs, ExplainArgs};
 use crate::error::Error;
-use crate::executor::{DockerExecutor, DockerOptions, Executor, PullPolicy};
 use crate::plan::JobGraph;
 use crate::plan::select::{Selection, select};
 use crate::rules::Evaluation;
-use crate::scheduler::result_keys::{
-    FileDigests, InputsFrom, JobKey, KeyContext, PROJECT_CONFIG, ProjectConfig, images_of,
-    plan_keys, result_cache_at, why_it_runs,
-};
-use crate::scheduler::spec::{DEFAULT_TIMEOUT, LazyWorkspace, SpecFactory, SpecSettings};
-use crate::store::result_cache::DEFAULT_LIMIT;
-use crate::store::runs::RunDir;
+use crate::scheduler::result_keys::{InputsFrom, JobKey, PROJECT_CONFIG, why_it_runs};
 
 pub fn print(
     loaded: &Loaded,
@@ -286,55 +276,10 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
         .expect("a planned job");
     let graph = JobGraph::build(plan).map_err(Error::from)?;
     let picks = select(plan, &graph, &Selection::default())?;
-    let image_ids = engine_image_ids(images_of(plan, &picks, None));
     let state = crate::store::state_dir(common.state_dir.as_deref());
-    // Keys never read the run directory; computing a spec names paths in it, nothing more.
-    let scratch = tempfile::tempdir().map_err(|source| Error::Io {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    let run_dir = RunDir {
-        id: "explain".into(),
-        path: scratch.path().to_path_buf(),
-    };
-    let checkout = loaded.checkout.clone();
-    let file_digests = Arc::new(FileDigests::new(move || checkout.file_digests()));
-    let run_id = run_dir.id.clone();
-    let factory = SpecFactory {
-        plan: Arc::new(plan.clone()),
-        run_dir,
-        settings: SpecSettings {
-            run_id,
-            workspace: LazyWorkspace::new(|| Err("explain runs no job".into())),
-            project_root: loaded.checkout.project_dir.clone(),
-            file_digests: file_digests.clone(),
-            project_dir_in_job: app::project_dir_in_job(&loaded.checkout),
-            default_image: None,
-            pull: PullPolicy::IfNotPresent,
-            default_timeout: DEFAULT_TIMEOUT,
-            user_vars: loaded.user_vars.clone(),
-            privileged: false,
-            mount_docker_socket: false,
-            keep_failed: false,
-            for_shell: false,
-            cache_store: state.join("cache"),
-        },
-    };
-    let image_ids_known = image_ids.is_some();
-    let config = ProjectConfig::load(&loaded.checkout.project_dir)?;
-    let cache = result_cache_at(None, &config, &state, DEFAULT_LIMIT);
-    let ctx = KeyContext {
-        image_ids,
-        config,
-        files: file_digests,
-        masked: loaded
-            .user_vars
-            .iter()
-            .filter(|u| u.masked)
-            .map(|u| u.name.clone())
-            .collect(),
-    };
-    let key = plan_keys(&factory, &graph, &picks, &ctx, Some(&cache)).swap_remove(index);
+    let predicted = super::predict::predict(loaded, &state, &graph, &picks, &Default::default())?;
+    let (image_ids_known, cache) = (predicted.image_ids_known, predicted.cache);
+    let key = predicted.keys.into_iter().nth(index).expect("a key a job");
     let (cached, why) = match (&key, image_ids_known) {
         (Ok(k), true) => {
             let hit = cache.has(&k.key);
@@ -352,22 +297,6 @@ fn result_cache(loaded: &Loaded, common: &CommonArgs, job: &str) -> anyhow::Resu
         image_ids_known,
         cached,
         why,
-    })
-}
-
-/// The IDs of these images, from the engine; `None` when no engine answers in a few seconds.
-fn engine_image_ids(images: Vec<String>) -> Option<HashMap<String, String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
-    runtime.block_on(async {
-        let connect = DockerExecutor::connect(DockerOptions::default());
-        let engine = tokio::time::timeout(Duration::from_secs(5), connect)
-            .await
-            .ok()?
-            .ok()?;
-        Some(engine.image_ids(images).await)
     })
 }
 

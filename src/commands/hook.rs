@@ -218,6 +218,7 @@ fn pre_push(stored: &str) -> anyhow::Result<()> {
             common.changes_base = Some(remote_sha.to_string());
         }
         eprintln!("tezos-ci-local: testing {short} ({local_ref})");
+        let options = options.with_defaults()?;
         match super::run::run(&options, &stored.jobs) {
             Ok(()) => eprintln!("tezos-ci-local: {short} passed ({local_ref})"),
             Err(err) => {

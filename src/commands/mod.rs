@@ -4,9 +4,11 @@
 pub mod completions;
 pub mod engines;
 pub mod explain;
+pub mod follow;
 pub mod graph;
 pub mod hook;
 pub mod list;
+pub mod predict;
 pub mod report;
 pub mod run;
 pub mod runs;
@@ -16,7 +18,11 @@ pub mod suggest;
 use crate::cli::{Cli, ColorArg, Command};
 
 /// Runs the command of the parsed command line.
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+pub fn dispatch(mut cli: Cli) -> anyhow::Result<()> {
+    // A hook stores the options as typed; its runs take the files' defaults when they happen.
+    if !matches!(cli.command, Some(Command::Hook(_))) {
+        cli.options = cli.options.with_defaults()?;
+    }
     let options = &cli.options;
     let common = &options.common;
     match common.color {

@@ -80,7 +80,29 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         picks[i] == Pick::Run
     })?;
     if args.dry_run {
-        print_plan(&loaded, &graph, &picks);
+        // The result cache's lookups are read only: nothing is marked used or stored.
+        let cached = if args.no_cache {
+            Some(vec![false; picks.len()])
+        } else {
+            let state = crate::store::state_dir(common.state_dir.as_deref());
+            let run = super::predict::RunSettings {
+                default_image: args.default_image.as_deref(),
+                result_cache: args.result_cache.as_deref(),
+            };
+            super::predict::predict(&loaded, &state, &graph, &picks, &run)?.cached(
+                &loaded,
+                &graph,
+                &picks,
+                &args.rerun,
+            )
+        };
+        print_plan(
+            &loaded,
+            &graph,
+            &picks,
+            max_parallel(args),
+            cached.as_deref(),
+        );
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -145,9 +167,25 @@ fn clone(url: &str, reference: Option<&str>) -> Result<tempfile::TempDir, Error>
     Ok(dir)
 }
 
-fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick]) {
+/// How many jobs run at once: `-j`, else the number of CPUs.
+fn max_parallel(args: &RunArgs) -> usize {
+    args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    })
+}
+
+/// The plan `--dry-run` prints; `cached`: the jobs a run would report cached, when known.
+fn print_plan(
+    loaded: &Loaded,
+    graph: &JobGraph,
+    picks: &[Pick],
+    max_parallel: usize,
+    cached: Option<&[bool]>,
+) {
     println!(
-        "Plan for the {} pipeline ({} jobs):",
+        "Plan for the {} pipeline ({} jobs, at most {max_parallel} at once):",
         loaded.origin.source,
         picks.iter().filter(|p| **p != Pick::Unselected).count()
     );
@@ -155,6 +193,7 @@ fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick]) {
         let what = match picks[i] {
             Pick::Unselected => continue,
             Pick::Manual => "manual (not run)",
+            Pick::Run if cached.is_some_and(|c| c[i]) => "cached",
             Pick::Run => "run",
         };
         let deps: Vec<&str> = graph.deps[i]
@@ -174,6 +213,22 @@ fn print_plan(loaded: &Loaded, graph: &JobGraph, picks: &[Pick]) {
                 deps.join(", ")
             }
         );
+    }
+    match cached {
+        Some(c) => {
+            let n = c.iter().filter(|c| **c).count();
+            if n > 0 {
+                println!(
+                    "{n} job{} cached: a result is stored under the key a run computes \
+                     (`explain JOB` says why a job runs; --no-cache or --rerun JOB runs it)",
+                    if n == 1 { " is" } else { "s are" }
+                );
+            }
+        }
+        None => println!(
+            "Which jobs are cached is not known: no Docker engine answered for the image IDs \
+             that the result cache's keys cover"
+        ),
     }
 }
 
@@ -222,11 +277,7 @@ async fn run_async(
         &args.engines,
         &env,
     )?;
-    let max_parallel = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let max_parallel = max_parallel(args);
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
         Arc::new(DockerExecutor::connect(docker_options).await?)
     } else {
@@ -256,6 +307,8 @@ async fn run_async(
         "source": loaded.origin.source,
         "started": started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
         "status": "running",
+        // `logs --follow` stops waiting when this process is gone.
+        "pid": std::process::id(),
     });
     let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 

@@ -102,6 +102,9 @@ pub fn logs(common: &CommonArgs, args: &LogsArgs) -> anyhow::Result<()> {
             ))
         })?,
     };
+    if args.follow {
+        return super::follow::follow(&state, &id, &args.job);
+    }
     let logs = state.join("runs").join(&id).join("logs");
     let name = store::file_name_for(&args.job);
     // The last attempt's log is the one to show.
@@ -204,8 +207,9 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes every attempt `--keep-failed` kept, its objects on the engine, its host
-/// directories and its record.
+/// Removes every attempt `--keep-failed` kept, its objects on the engine that holds it, its
+/// host directories and its record. A record whose engine does not answer stays, so that a later
+/// `clean` removes the attempt; it is an error naming the engine.
 fn remove_kept(state: &std::path::Path) -> Result<(), Error> {
     let records = crate::executor::kept::all(state);
     if records.is_empty() {
@@ -215,18 +219,44 @@ fn remove_kept(state: &std::path::Path) -> Result<(), Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+    // By engine: each is connected to once.
+    let mut by_engine: std::collections::BTreeMap<Option<String>, Vec<_>> = Default::default();
+    for (path, kept) in records {
+        let engine = kept.as_ref().ok().and_then(|k| k.engine.clone());
+        by_engine.entry(engine).or_default().push((path, kept));
+    }
+    let mut removed = 0;
+    let mut silent = Vec::new();
     runtime.block_on(async {
-        let executor =
-            crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
-                .await?;
-        for (path, kept) in &records {
-            if let Ok(kept) = kept {
-                crate::executor::docker::kept::remove(executor.docker(), kept).await;
+        for (engine, records) in &by_engine {
+            let options = crate::executor::DockerOptions {
+                host: engine.clone(),
+                ..Default::default()
+            };
+            let executor = match crate::executor::DockerExecutor::connect(options).await {
+                Ok(x) => x,
+                Err(e) => {
+                    let name = engine.as_deref().unwrap_or("the default Docker engine");
+                    silent.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
+            for (path, kept) in records {
+                if let Ok(kept) = kept {
+                    crate::executor::docker::kept::remove(executor.docker(), kept).await;
+                }
+                let _ = std::fs::remove_file(path);
+                removed += 1;
             }
-            let _ = std::fs::remove_file(path);
         }
-        Ok::<_, Error>(())
-    })?;
-    println!("Removed {} kept jobs.", records.len());
+    });
+    println!("Removed {removed} kept jobs.");
+    if !silent.is_empty() {
+        return Err(Error::Environment(format!(
+            "kept jobs stay on engines that do not answer (`clean --containers` again once they \
+             do):\n  {}",
+            silent.join("\n  ")
+        )));
+    }
     Ok(())
 }

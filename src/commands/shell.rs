@@ -45,9 +45,12 @@ pub fn run(options: &Options, args: &ShellArgs) -> anyhow::Result<()> {
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
     let code = runtime.block_on(async {
-        let executor =
-            crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
-                .await?;
+        // The engine that ran the job (`--engine`, `engines:`), else the default one.
+        let executor = crate::executor::DockerExecutor::connect(crate::executor::DockerOptions {
+            host: kept.engine.clone(),
+            ..Default::default()
+        })
+        .await?;
         let docker = executor.docker();
         let code = crate::executor::docker::kept::shell(docker, &kept).await;
         if disposable {

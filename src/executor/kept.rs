@@ -31,6 +31,10 @@ pub struct Kept {
     pub privileged: bool,
     /// Host directories the kept volume is made of (an overlay's layers), removed with it.
     pub host_dirs: Vec<PathBuf>,
+    /// The engine that holds it, as `--engine` or `engines:` named it; `None`: the default one
+    /// (`DOCKER_HOST`, else the local socket). `shell` and `clean` go there.
+    #[serde(default)]
+    pub engine: Option<String>,
 }
 
 /// When an attempt is kept, and where it is recorded.
@@ -126,6 +130,7 @@ mod tests {
             network: Some("n".into()),
             privileged: false,
             host_dirs: vec![PathBuf::from("/tmp/x")],
+            engine: Some("tcp://10.0.0.7:2375".into()),
         };
         let path = record_path(&run_dir, &kept.job);
         write(&path, &kept).unwrap();

@@ -137,6 +137,10 @@ impl LogSink {
             let chunk = std::mem::replace(&mut self.partial, rest);
             self.emit(&chunk).await;
         }
+        // Once per chunk of output, not per line: `logs JOB --follow` sees the log as it grows.
+        if let Some(f) = &mut self.file {
+            let _ = f.flush();
+        }
     }
 
     /// A line written by the runner itself (not the job), such as `$ command` echoes or notices.
@@ -147,6 +151,9 @@ impl LogSink {
             self.emit(&rest).await;
         }
         self.emit(text.as_bytes()).await;
+        if let Some(f) = &mut self.file {
+            let _ = f.flush();
+        }
     }
 
     async fn emit(&mut self, raw: &[u8]) {

@@ -11,14 +11,18 @@ mod html_history;
 mod html_jobs;
 mod html_timeline;
 pub mod html_times;
+pub mod job_states;
 pub mod json;
 pub mod junit;
 mod log_tail;
 mod record;
+pub mod stage_times;
 pub mod summary;
 pub mod terminal;
 mod xml_tree;
 
+#[cfg(test)]
+mod live_view_tests;
 #[cfg(test)]
 mod tests;
 
@@ -143,6 +147,7 @@ pub fn reporters(
     if let Some(path) = &opts.junit {
         fanout.push(Box::new(JunitReporter::new(path.clone())));
     }
+    fanout.push(Box::new(job_states::JobStatesReporter::default()));
     fanout.push(Box::new(HtmlReporter::with_options(
         opts.html.clone(),
         opts.page.clone(),

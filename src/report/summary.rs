@@ -38,9 +38,11 @@ pub fn paint(text: &str, style: &Style, color: bool) -> String {
     }
 }
 
-/// The table, the failed jobs' log tails, the wall time and the run directory.
+/// The table, the failed jobs' log tails, the stages' wall times, the run's wall time and the
+/// run directory.
 pub fn render_summary(
     jobs: &[(JobInfo, JobResult)],
+    stages: &[super::stage_times::StageTime],
     total: Duration,
     run_dir: &Path,
     color: bool,
@@ -55,6 +57,10 @@ pub fn render_summary(
         render_failure(&mut out, info, result, run_dir, color);
     }
 
+    if !stages.is_empty() {
+        out.push('\n');
+        out.push_str(&super::stage_times::render_stages(stages, color));
+    }
     let bold = Style::new().bold();
     let _ = writeln!(
         out,

@@ -4,15 +4,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use console::{Style, measure_text_width};
+use console::{Style, measure_text_width, truncate_str};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Reporter;
 use super::format;
+use super::html_times::RunTimes;
 use super::log_tail::clean_line;
-use super::record::RunRecord;
+use super::stage_times::stage_times;
 use super::summary::{paint, render_summary, render_verdict, status_style};
 use crate::event::{JobResult, JobStatus, RunEvent};
 
@@ -51,7 +52,12 @@ pub struct TerminalReporter {
     color: bool,
     /// The `HH:MM:SS` at the start of plain lines; replaceable so tests need no real clock.
     stamp: fn() -> String,
-    record: RunRecord,
+    /// The terminal's width in columns, asked each time (the window may be resized); fixed in
+    /// tests.
+    width: fn() -> usize,
+    /// When the pipeline started, for the stages' wall times.
+    started: Option<Instant>,
+    times: RunTimes,
     name_width: usize,
     platform_width: usize,
     colour_of: HashMap<String, usize>,
@@ -93,7 +99,9 @@ impl TerminalReporter {
             verbose,
             color,
             stamp: || format::local_clock(SystemTime::now()),
-            record: RunRecord::default(),
+            width: || usize::from(console::Term::stderr().size().1),
+            started: None,
+            times: RunTimes::default(),
             name_width: 0,
             platform_width: 0,
             colour_of: HashMap::new(),
@@ -106,6 +114,64 @@ impl TerminalReporter {
     pub fn with_stamp(mut self, stamp: fn() -> String) -> Self {
         self.stamp = stamp;
         self
+    }
+
+    /// Fixes the terminal's width (tests).
+    pub fn with_width(mut self, width: fn() -> usize) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Takes `event` as if it arrived `at` after the pipeline started (the stages' clock):
+    /// [`Reporter::report`] passes the real time; tests pass their own.
+    pub fn report_at(&mut self, event: &RunEvent, at: Duration) -> io::Result<()> {
+        self.times.observe(event, at);
+        match event {
+            RunEvent::PipelineStarted { .. } => self.on_pipeline_started(),
+            RunEvent::ChildPipelineStarted { trigger, jobs } => {
+                self.on_child_pipeline_started(trigger, jobs.len())
+            }
+            RunEvent::JobQueued { job } => {
+                self.queued.insert(job.clone());
+                self.refresh_overall();
+                if self.mode == TerminalMode::Plain && self.verbose {
+                    let text = format!("queued {}", self.painted_name(job));
+                    self.stamped(&text)?;
+                }
+                Ok(())
+            }
+            RunEvent::JobStarted {
+                job,
+                platform,
+                attempt,
+            } => self.on_job_started(job, platform, *attempt),
+            RunEvent::JobLog { job, line } => self.on_job_log(job, line),
+            RunEvent::JobFinished { job, result } => self.on_job_finished(job, result),
+            RunEvent::PipelineFinished { .. } => self.on_pipeline_finished(),
+        }
+    }
+
+    /// `job` as the live view shows it: whole when it fits the name column, else its start and
+    /// its end around an ellipsis (instances of one job differ at the end: `tezt 12/60`).
+    fn short_name(&self, job: &str) -> String {
+        let column = self.name_width;
+        let chars: Vec<char> = job.chars().collect();
+        if measure_text_width(job) <= column || column < 3 || chars.len() != job.len() {
+            // Names that are not plain ASCII are cut at the end, by display width.
+            return if measure_text_width(job) <= column {
+                job.to_string()
+            } else {
+                truncate_str(job, column, "…").into_owned()
+            };
+        }
+        let tail = (column - 1) / 2;
+        let head = column - 1 - tail;
+        format!("{}…{}", &job[..head], &job[job.len() - tail..])
+    }
+
+    /// A line of the live view, cut to the terminal's width.
+    fn fitted(&self, text: &str) -> String {
+        truncate_str(text, (self.width)().max(20), "…").into_owned()
     }
 
     /// A line above the bars, or on its own when there are none.
@@ -130,25 +196,38 @@ impl TerminalReporter {
     }
 
     fn painted_name(&self, job: &str) -> String {
+        self.painted_name_as(job, job)
+    }
+
+    /// `shown` in `job`'s colour.
+    fn painted_name_as(&self, job: &str, shown: &str) -> String {
         let style = match self.colour_of.get(job) {
             Some(&i) => JOB_COLOURS[i % JOB_COLOURS.len()](Style::new()),
             None => Style::new().bold(),
         };
-        paint(job, &style, self.color)
+        paint(shown, &style, self.color)
     }
 
     /// `job-name   |`, padded so the log text of every job starts in the same column.
     fn log_prefix(&self, job: &str) -> String {
-        let pad = self.name_width.saturating_sub(measure_text_width(job));
+        let shown = match self.mode {
+            TerminalMode::Bars => self.short_name(job),
+            _ => job.to_string(),
+        };
+        let pad = self.name_width.saturating_sub(measure_text_width(&shown));
         let bar = paint("|", &Style::new().dim(), self.color);
-        format!("{}{} {bar}", self.painted_name(job), " ".repeat(pad))
+        format!(
+            "{}{} {bar}",
+            self.painted_name_as(job, &shown),
+            " ".repeat(pad)
+        )
     }
 
     /// `passed build in 1.2s`, `failed test in 3.0s: exit code 2`, `skipped docs: rules`.
-    fn finish_text(&self, job: &str, result: &JobResult) -> String {
+    fn finish_text(&self, job: &str, shown: &str, result: &JobResult) -> String {
         let style = status_style(result.status);
         let word = paint(format::status_word(result.status), &style, self.color);
-        let mut text = format!("{word} {}", self.painted_name(job));
+        let mut text = format!("{word} {}", self.painted_name_as(job, shown));
         if let Some(d) = format::shown_duration(result) {
             text.push_str(&format!(" in {d}"));
         }
@@ -159,7 +238,7 @@ impl TerminalReporter {
     }
 
     fn on_pipeline_started(&mut self) -> io::Result<()> {
-        let jobs = self.record.jobs();
+        let jobs = self.times.record.jobs();
         self.name_width = jobs
             .iter()
             .map(|j| measure_text_width(&j.name))
@@ -179,6 +258,13 @@ impl TerminalReporter {
         let total = jobs.len();
         match self.mode {
             TerminalMode::Bars => {
+                // A job's line: spinner, name, platform, `, attempt N`, elapsed time, and at
+                // least a few columns of its last log line.
+                let rest = 1 + 1 + 1 + self.platform_width + ", attempt 9".len() + 1 + 4 + 1 + 8;
+                self.name_width = self
+                    .name_width
+                    .min((self.width)().saturating_sub(rest))
+                    .max(8);
                 let bars = self.bars.as_mut().expect("bars mode has bars");
                 let overall = bars.multi.add(ProgressBar::new(total as u64));
                 overall.set_style(overall_style(self.color));
@@ -192,8 +278,8 @@ impl TerminalReporter {
                 let noun = if total == 1 { "job" } else { "jobs" };
                 let text = format!(
                     "pipeline {}: {total} {noun}, logs in {}",
-                    self.record.run_id,
-                    self.record.run_dir.display()
+                    self.times.record.run_id,
+                    self.times.record.run_dir.display()
                 );
                 self.stamped(&text)
             }
@@ -210,12 +296,14 @@ impl TerminalReporter {
         };
         match self.mode {
             TerminalMode::Bars => {
-                let name_pad = " ".repeat(self.name_width.saturating_sub(measure_text_width(job)));
+                let name = self.short_name(job);
+                let name_pad =
+                    " ".repeat(self.name_width.saturating_sub(measure_text_width(&name)));
                 let plat_pad = " ".repeat(
                     self.platform_width
                         .saturating_sub(measure_text_width(platform)),
                 );
-                let prefix = format!("{job}{name_pad} {platform}{plat_pad}{attempt_note}");
+                let prefix = format!("{name}{name_pad} {platform}{plat_pad}{attempt_note}");
                 let bars = self.bars.as_mut().expect("bars mode has bars");
                 let bar = match bars.running.get(job) {
                     // A retry: the same line starts over.
@@ -272,7 +360,11 @@ impl TerminalReporter {
                     &status_style(result.status),
                     self.color,
                 );
-                let text = format!("{symbol} {}", self.finish_text(job, result));
+                let text = format!(
+                    "{symbol} {}",
+                    self.finish_text(job, &self.short_name(job), result)
+                );
+                let text = self.fitted(&text);
                 let bars = self.bars.as_mut().expect("bars mode has bars");
                 if let Some(bar) = bars.running.remove(job) {
                     bar.finish_and_clear();
@@ -282,7 +374,7 @@ impl TerminalReporter {
                 self.line(&text)
             }
             TerminalMode::Plain => {
-                let text = self.finish_text(job, result);
+                let text = self.finish_text(job, job, result);
                 self.stamped(&text)
             }
             TerminalMode::SummaryOnly => Ok(()),
@@ -291,13 +383,14 @@ impl TerminalReporter {
 
     fn on_pipeline_finished(&mut self) -> io::Result<()> {
         self.clear_bars()?;
-        let Some((status, total)) = self.record.finished else {
+        let Some((status, total)) = self.times.record.finished else {
             return Ok(());
         };
         let summary = render_summary(
-            &self.record.outcomes(),
+            &self.times.record.outcomes(),
+            &stage_times(&self.times),
             total,
-            &self.record.run_dir,
+            &self.times.record.run_dir,
             self.color,
         );
         write!(
@@ -325,7 +418,7 @@ impl TerminalReporter {
     /// outcomes are left to the lines above and the summary: the bar must fit on one line.
     /// A trigger job's child pipeline: its jobs join the count, their names the columns.
     fn on_child_pipeline_started(&mut self, trigger: &str, count: usize) -> io::Result<()> {
-        let jobs = self.record.jobs();
+        let jobs = self.times.record.jobs();
         self.name_width = jobs
             .iter()
             .map(|j| measure_text_width(&j.name))
@@ -363,16 +456,17 @@ impl TerminalReporter {
         if !self.queued.is_empty() {
             parts.push(format!("{} queued", self.queued.len()));
         }
-        let passed = self.record.count(JobStatus::Success) + self.record.count(JobStatus::Cached);
+        let passed = self.times.record.count(JobStatus::Success)
+            + self.times.record.count(JobStatus::Cached);
         let counts = [
             (passed, "passed", JobStatus::Success),
             (
-                self.record.count(JobStatus::Failed),
+                self.times.record.count(JobStatus::Failed),
                 "failed",
                 JobStatus::Failed,
             ),
             (
-                self.record.count(JobStatus::AllowedFailure),
+                self.times.record.count(JobStatus::AllowedFailure),
                 "allowed to fail",
                 JobStatus::AllowedFailure,
             ),
@@ -386,37 +480,18 @@ impl TerminalReporter {
                 ));
             }
         }
-        overall.set_position(self.record.done() as u64);
+        overall.set_position(self.times.record.done() as u64);
         overall.set_message(parts.join(", "));
     }
 }
 
 impl Reporter for TerminalReporter {
     fn report(&mut self, event: &RunEvent) -> io::Result<()> {
-        self.record.observe(event);
-        match event {
-            RunEvent::PipelineStarted { .. } => self.on_pipeline_started(),
-            RunEvent::ChildPipelineStarted { trigger, jobs } => {
-                self.on_child_pipeline_started(trigger, jobs.len())
-            }
-            RunEvent::JobQueued { job } => {
-                self.queued.insert(job.clone());
-                self.refresh_overall();
-                if self.mode == TerminalMode::Plain && self.verbose {
-                    let text = format!("queued {}", self.painted_name(job));
-                    self.stamped(&text)?;
-                }
-                Ok(())
-            }
-            RunEvent::JobStarted {
-                job,
-                platform,
-                attempt,
-            } => self.on_job_started(job, platform, *attempt),
-            RunEvent::JobLog { job, line } => self.on_job_log(job, line),
-            RunEvent::JobFinished { job, result } => self.on_job_finished(job, result),
-            RunEvent::PipelineFinished { .. } => self.on_pipeline_finished(),
+        if matches!(event, RunEvent::PipelineStarted { .. }) {
+            self.started = Some(Instant::now());
         }
+        let at = self.started.map(|t| t.elapsed()).unwrap_or_default();
+        self.report_at(event, at)
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -69,7 +69,15 @@ impl ProjectConfig {
             m,
             &node,
             "tezos-ci-local config",
-            &["jobs", "result_cache", "engines"],
+            &[
+                "jobs",
+                "result_cache",
+                "engines",
+                // Options' defaults, read by `cli/defaults.rs`.
+                "concurrency",
+                "default_image",
+                "platform_map",
+            ],
         )?;
         if let Some(dir) = m.get("result_cache") {
             let dir = read::string(dir, "result_cache")?;

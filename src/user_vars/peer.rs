@@ -22,13 +22,25 @@ pub fn parse_variables(text: &str, path: &Path) -> Result<Vec<UserVar>, Error> {
     let Some(m) = node.as_map() else {
         return Ok(Vec::new());
     };
+    variables_of(m)
+}
+
+/// The variables of one map in gitlab-ci-local's shape (the project file's top level, or a
+/// `global:`, `group:` or `project:` entry of the user's file). `masked: true` is ours.
+pub fn variables_of(m: &crate::yaml::Map) -> Result<Vec<UserVar>, Error> {
     let mut out = Vec::new();
     for (name, v) in m.iter() {
+        let mut masked = false;
         let (kind, value) = match &v.value {
             Value::Null => (None, Some(String::new())),
             Value::Scalar { text, .. } => (None, Some(text.clone())),
             Value::Map(vm) => {
-                read::check_keys(vm, v, name, &["type", "values"])?;
+                read::check_keys(vm, v, name, &["type", "values", "masked"])?;
+                masked = vm
+                    .get("masked")
+                    .map(|n| read::boolean(n, name))
+                    .transpose()?
+                    .unwrap_or(false);
                 let kind = vm.get("type").map(|n| read::string(n, name)).transpose()?;
                 let values = vm.get("values").ok_or_else(|| {
                     ConfigError::new(Some(&v.span), "expected `values:`").key(name)
@@ -89,7 +101,7 @@ pub fn parse_variables(text: &str, path: &Path) -> Result<Vec<UserVar>, Error> {
                 .into());
             }
         };
-        out.push(var);
+        out.push(UserVar { masked, ..var });
     }
     Ok(out)
 }

@@ -414,6 +414,7 @@ impl Environment for DockerEnv {
             network: this.network.clone(),
             privileged: spec.privileged,
             host_dirs,
+            engine: this.options.host.clone(),
         })
     }
 }
