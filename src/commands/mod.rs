@@ -6,6 +6,7 @@ pub mod engines;
 pub mod explain;
 pub mod graph;
 pub mod hook;
+pub mod leftovers;
 pub mod list;
 pub mod report;
 pub mod run;

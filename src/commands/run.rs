@@ -183,6 +183,9 @@ async fn run_async(
     picks: Vec<Pick>,
     for_shell: bool,
 ) -> anyhow::Result<()> {
+    // Listened to from here on: a signal while the engine is reached or the run is set up is
+    // answered by the dispatcher as soon as it starts (the run is canceled, exit 130).
+    let mut interrupts = signals();
     let state = crate::store::state_dir(common.state_dir.as_deref());
     let pull = match args.pull {
         Some(PullArg::Always) => PullPolicy::Always,
@@ -226,18 +229,31 @@ async fn run_async(
             .unwrap_or(2)
     });
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
-        Arc::new(DockerExecutor::connect(docker_options).await?)
+        let docker =
+            or_interrupted(&mut interrupts, DockerExecutor::connect(docker_options)).await?;
+        let which = super::leftovers::Which {
+            state: &state,
+            force: false,
+            run: None,
+        };
+        let dead = docker.count_dead(|l| which.liveness(l)).await;
+        if let Some(w) = super::leftovers::warning(&dead, "the Docker engine") {
+            eprintln!("warning: {w}");
+        }
+        Arc::new(docker)
     } else {
         let mut warnings = Vec::new();
-        let pool =
-            pool_executor::connect(docker_options, &pools, max_parallel, &mut warnings).await?;
+        let connecting =
+            pool_executor::connect(docker_options, &pools, max_parallel, &mut warnings);
+        let pool = or_interrupted(&mut interrupts, connecting).await?;
         for w in warnings {
             eprintln!("warning: {w}");
         }
         Arc::new(pool)
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
-    let run_dir = RunDir::create(&state)?;
+    // Held until the process ends: `clean --containers` then knows that the run is alive.
+    let (run_dir, _alive) = RunDir::create_locked(&state)?;
     let started = std::time::SystemTime::now();
     // The project is the directory of `-C`, which `runs` and `logs` filter on: a `--clone` run
     // works in a temporary clone, but it was asked for from this checkout.
@@ -359,7 +375,6 @@ async fn run_async(
         timestamps: args.timestamps,
     };
     let received = past_inputs(&state, &run_id, &loaded, &graph, &picks);
-    let interrupts = signals();
     let summary = Dispatcher::new(
         &plan,
         &graph,
@@ -417,6 +432,20 @@ async fn run_async(
                 .collect();
             if !args.json {
                 next_steps(common, &failed);
+            }
+            // The environment failed under the run: that is what the exit code reports, not
+            // the jobs (which may well pass on a sound host).
+            if !summary.environment_faults.is_empty() {
+                let faults: Vec<String> = summary
+                    .environment_faults
+                    .iter()
+                    .map(|(job, why)| format!("job {job}: {why}"))
+                    .collect();
+                return Err(Error::Environment(format!(
+                    "the environment failed under the run, not the jobs:\n  {}",
+                    faults.join("\n  ")
+                ))
+                .into());
             }
             Err(Error::JobsFailed(if failed.len() == 1 {
                 format!("job {}", failed[0])
@@ -610,6 +639,19 @@ fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
         copy_tree(&job.path(), &dest).map_err(io)?;
     }
     Ok(())
+}
+
+/// `work`, unless a signal comes first: reaching an engine may take a while (an ssh tunnel, an
+/// engine that does not answer), and a Ctrl-C meanwhile ends the command (exit 130) before
+/// anything was made.
+async fn or_interrupted<T>(
+    interrupts: &mut mpsc::Receiver<()>,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        r = work => r,
+        Some(()) = interrupts.recv() => Err(Error::Interrupted),
+    }
 }
 
 /// Ctrl-C, SIGTERM, SIGHUP and SIGQUIT, as messages to the dispatcher (which escalates on the

@@ -172,24 +172,38 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             .enable_all()
             .build()
             .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+        let which = super::leftovers::Which {
+            state: &state,
+            force: args.force,
+            run: args.run.as_deref(),
+        };
+        if let Some(id) = which.run.filter(|id| !store::runs::is_run_id(id)) {
+            return Err(Error::Usage(format!(
+                "--run `{id}` is not a run id (letters, digits and `-`, as `tezos-ci-local runs` \
+                 shows them)"
+            ))
+            .into());
+        }
         let swept = runtime.block_on(async {
             let executor =
                 crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
                     .await?;
-            Ok::<_, Error>(executor.remove_stale(120).await)
+            Ok::<_, Error>(executor.remove_dead(|l| which.liveness(l)).await)
         })?;
-        println!(
-            "Removed {} containers, {} networks and {} volumes left on the Docker engine.",
-            swept.containers, swept.networks, swept.volumes
-        );
+        for line in super::leftovers::describe(&swept, "the Docker engine") {
+            println!("{line}");
+        }
         // And on every engine of the pools in the configuration files.
         let mut silent = Vec::new();
-        for (address, swept) in crate::commands::engines::sweep_configured(&common.directory)? {
+        for (address, swept) in
+            crate::commands::engines::sweep_configured(&common.directory, &which)?
+        {
             match swept {
-                Ok(s) => println!(
-                    "Removed {} containers, {} networks and {} volumes left on {address}.",
-                    s.containers, s.networks, s.volumes
-                ),
+                Ok(s) => {
+                    for line in super::leftovers::describe(&s, &address) {
+                        println!("{line}");
+                    }
+                }
                 Err(e) => silent.push(format!("{address}: {e}")),
             }
         }

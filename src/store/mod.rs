@@ -1,6 +1,7 @@
 //! What tezos-ci-local keeps on the host: run directories (logs, artifacts, reports), the `cache:`
 //! stores jobs share, and the job result cache. All under the state directory, never in the checkout.
 
+pub mod liveness;
 pub mod past_runs;
 pub mod result_cache;
 pub mod runs;
