@@ -113,7 +113,8 @@ later:
         "{run}"
     );
     assert!(
-        run.stderr.contains("job slow: lost the Docker engine"),
+        run.stderr
+            .contains("job slow: the job's container failed: lost the Docker engine"),
         "{run}"
     );
     // Well before the job's `sleep 120` would have ended.
