@@ -79,6 +79,25 @@ fn clean_removes_a_killed_runs_objects_at_once_and_keeps_those_of_live_runs() {
         "a run killed outright leaves its container (still running) and volume: {left:#?}"
     );
 
+    // `runs` tells the killed run from the live one.
+    let mut c = p.command();
+    c.args(["runs", "--json"]);
+    let runs = Run::of(&mut c, support::RUN_LIMIT);
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&runs.stdout).expect("runs --json");
+    let status_of = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["status"].clone())
+    };
+    assert_eq!(status_of(&killed_id), Some("killed".into()), "{runs}");
+    assert_eq!(status_of(&alive_id), Some("running".into()), "{runs}");
+    let workspaces = p.state().join("workspaces");
+    assert!(
+        workspaces.join(&killed_id).is_dir(),
+        "the killed run's snapshot"
+    );
+
     // The next run says what was left, and how to remove it.
     let next = p.run_args(&engine, &["run", "--json", "--no-cache", "quick"]);
     next.expect(0, &[("quick", "success")]);
@@ -105,6 +124,9 @@ fn clean_removes_a_killed_runs_objects_at_once_and_keeps_those_of_live_runs() {
         clean.stdout.contains("of runs still alive there"),
         "{clean}"
     );
+    // Its snapshot too; the live run's stays.
+    assert!(!workspaces.join(&killed_id).exists(), "{clean}");
+    assert!(workspaces.join(&alive_id).is_dir(), "{clean}");
     for id in [&alive_id, &elsewhere_id] {
         let left = engine.leftovers(id);
         assert_eq!(

@@ -8,9 +8,16 @@ use crate::store::{self, runs};
 /// source, start (Unix seconds), duration and status.
 pub const RECORD: &str = "run.json";
 
+/// A run's record; a run that says it is `running` while its lock is free was killed before it
+/// could say how it ended: `killed`.
 fn record(state: &std::path::Path, id: &str) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(state.join("runs").join(id).join(RECORD)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let dir = state.join("runs").join(id);
+    let bytes = std::fs::read(dir.join(RECORD)).ok()?;
+    let mut r: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    if r["status"] == "running" && store::liveness::lock_held(&dir) == Some(false) {
+        r["status"] = serde_json::json!("killed");
+    }
+    Some(r)
 }
 
 /// The checkout `-C` names, as runs record it (its top directory), when it is one.
@@ -207,6 +214,7 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
                 Err(e) => silent.push(format!("{address}: {e}")),
             }
         }
+        remove_dead_snapshots(&state);
         if !silent.is_empty() {
             return Err(Error::Environment(format!(
                 "could not clean engines that do not answer:\n  {}",
@@ -216,6 +224,29 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Removes the project snapshots (`workspaces/<run id>`) of this state directory's runs that
+/// are dead (their lock is free): a run killed outright could not remove its own. Those of runs
+/// without a lock (older versions) stay for `clean --all`.
+fn remove_dead_snapshots(state: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(state.join("workspaces")) else {
+        return;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let run = state.join("runs").join(&id);
+        if runs::is_run_id(&id)
+            && store::liveness::lock_held(&run) == Some(false)
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        println!("Removed the project snapshots of {removed} runs that are no longer alive.");
+    }
 }
 
 /// Removes every attempt `--keep-failed` kept, its objects on the engine, its host
