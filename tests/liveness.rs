@@ -320,6 +320,10 @@ second:
   script: [cat first.txt, sleep 1.5]
 "#;
 
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT at seeded random moments of real runs: each ends the run
+/// with 130 (the project's one code for an interrupted run, whichever signal), its pipeline
+/// `canceled`, nothing left on the engine; a signal that comes before the run listens (while the
+/// pipeline is read) ends the process by the signal, before anything was made.
 #[test]
 fn every_handled_signal_at_a_random_moment_ends_the_run_with_130_and_leaves_nothing() {
     let _machine = shared_machine();
@@ -343,37 +347,66 @@ fn every_handled_signal_at_a_random_moment_ends_the_run_with_130_and_leaves_noth
         (libc::SIGHUP, "SIGHUP"),
         (libc::SIGQUIT, "SIGQUIT"),
     ];
-    // Every signal at least twice, then drawn; 12 runs in all.
-    let mut plan: Vec<usize> = (0..8).map(|i| i % 4).collect();
-    plan.extend((0..4).map(|_| (draws.next() % 4) as usize));
-    for (n, which) in plan.into_iter().enumerate() {
+    // Every signal twice at a moment of the pipeline, then four drawn at a moment counted from
+    // the process's start (reading the pipeline, reaching the engine, or the pipeline): 12 runs.
+    let mut plan: Vec<(usize, bool)> = (0..8).map(|i| (i % 4, false)).collect();
+    plan.extend((0..4).map(|_| ((draws.next() % 4) as usize, true)));
+    for (n, (which, from_spawn)) in plan.into_iter().enumerate() {
         let (signal, name) = signals[which];
-        // Within the first 1.8 s of the pipeline, which takes longer than that (2.5 s of sleeps
-        // alone): the run is always under way when the signal comes.
-        let after = Duration::from_millis(draws.next() % 1800);
-        println!("run {n}: {name} {after:?} after the pipeline started");
+        // From the pipeline's start: within its first 1.8 s, and it takes longer than that
+        // (2.5 s of sleeps alone), so the run is always under way when the signal comes.
+        let after = Duration::from_millis(draws.next() % if from_spawn { 600 } else { 1800 });
+        let origin = if from_spawn {
+            "the process started"
+        } else {
+            "the pipeline started"
+        };
         let p = Project::new(SHORT, &[]);
         let mut command = p.command();
         command.args(["run", "--json"]);
         let mut child = Spawned::new(&mut command);
-        let started = child.wait_for_event(Instant::now() + support::RUN_LIMIT, |e| {
-            e["event"] == "pipeline_started"
-        });
-        let id = started["run_id"].as_str().unwrap().to_string();
+        if !from_spawn {
+            child.wait_for_event(Instant::now() + support::RUN_LIMIT, |e| {
+                e["event"] == "pipeline_started"
+            });
+        }
         // The moment is what is drawn; nothing is ordered by this sleep.
         std::thread::sleep(after);
         child.signal(signal);
         let signalled = Instant::now();
         let status = child.wait(support::RUN_LIMIT);
         let (stdout, stderr) = child.output();
+        let died = std::os::unix::process::ExitStatusExt::signal(&status);
         let run = Run::from_output(status, stdout, stderr, signalled.elapsed());
-        assert_eq!(
-            run.code, 130,
-            "{name} {after:?} after the start (TCL_SIGNAL_SEED={seed})\n{run}"
-        );
-        assert_eq!(run.pipeline_status(), "canceled", "{name} {after:?}\n{run}");
-        engine.assert_no_leftovers(&id);
+        let what = format!("run {n}: {name} {after:?} after {origin} (TCL_SIGNAL_SEED={seed})");
+        let run_dirs = std::fs::read_dir(p.state().join("runs"))
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(0);
+        if died == Some(signal) {
+            // Before the run listened (the pipeline being read), the signal ends the process
+            // as it ends any program: nothing was made yet.
+            println!("{what}: ended by the signal before the run began");
+            assert_eq!(run_dirs, 0, "{what}: a run was begun\n{run}");
+            continue;
+        }
+        assert_eq!(run.code, 130, "{what}\n{run}");
+        let Some(id) = run
+            .events
+            .iter()
+            .find(|e| e["event"] == "pipeline_started")
+            .and_then(|e| e["run_id"].as_str())
+        else {
+            println!("{what}: interrupted while reaching the engine");
+            assert_eq!(run_dirs, 0, "{what}: a run was begun\n{run}");
+            continue;
+        };
+        println!("{what}: the pipeline was canceled");
+        assert_eq!(run.pipeline_status(), "canceled", "{what}\n{run}");
+        engine.assert_no_leftovers(id);
         let record = std::fs::read_to_string(run.run_dir().join("run.json")).unwrap();
-        assert!(record.contains(r#""status":"canceled""#), "{record}");
+        assert!(
+            record.contains(r#""status":"canceled""#),
+            "{what}\n{record}"
+        );
     }
 }
