@@ -469,7 +469,7 @@ pub struct CleanArgs {
     /// Also empty the `cache:` stores that jobs share between runs.
     #[arg(long)]
     pub cache: bool,
-    /// Also delete past runs (logs, artifacts, reports).
+    /// Also delete past runs (logs, artifacts, reports); runs still going keep theirs.
     #[arg(long)]
     pub all: bool,
     /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left

@@ -136,6 +136,15 @@ fn clean_removes_a_killed_runs_objects_at_once_and_keeps_those_of_live_runs() {
         );
         assert!(left.len() >= 2, "live run {id} lost objects: {left:#?}");
     }
+    // `clean --all` deletes past runs, not those still going.
+    let mut c = p.command();
+    c.args(["clean", "--all"]);
+    let all = Run::of(&mut c, support::RUN_LIMIT);
+    assert_eq!(all.code, 0, "{all}");
+    let runs = p.state().join("runs");
+    assert!(!runs.join(&killed_id).exists(), "{all}");
+    assert!(runs.join(&alive_id).join("lock").is_file(), "{all}");
+    assert!(workspaces.join(&alive_id).is_dir(), "{all}");
     // The live runs go on, and end cleanly.
     stop(&engine, alive, &alive_id);
     stop(&engine, elsewhere, &elsewhere_id);

@@ -169,9 +169,38 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         gone.push("`cache:` stores");
     }
     if args.all {
-        remove(state.join("runs"))?;
-        remove(state.join("workspaces"))?;
-        gone.push("past runs");
+        // A run still going keeps its directory and its snapshot.
+        let alive =
+            |id: &str| store::liveness::lock_held(&state.join("runs").join(id)) == Some(true);
+        for dir in ["runs", "workspaces"] {
+            let Ok(entries) = std::fs::read_dir(state.join(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // `runs/last` names the newest run: kept while that run goes on.
+                let named = match name.as_str() {
+                    "last" => runs::last(&state).unwrap_or_default(),
+                    _ => name,
+                };
+                if alive(&named) {
+                    continue;
+                }
+                let path = entry.path();
+                let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                match gone {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::Io { path, source: e }.into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        gone.push("past runs (not those still going)");
     }
     println!("Emptied the {} under {}.", gone.join(", "), state.display());
     if args.containers {
