@@ -24,6 +24,9 @@ use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
+/// How long the end of a run waits for the count of what dead runs left on the engine.
+const LEFTOVERS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
     run_jobs(options, jobs, false)
 }
@@ -228,18 +231,22 @@ async fn run_async(
             .map(|n| n.get())
             .unwrap_or(2)
     });
+    // What dead runs left on the engine, counted while the run goes (an engine with many
+    // objects may take a while to list them): said at the end, when the count is in.
+    let mut leftovers = None;
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
         let docker =
             or_interrupted(&mut interrupts, DockerExecutor::connect(docker_options)).await?;
-        let which = super::leftovers::Which {
-            state: &state,
-            force: false,
-            run: None,
-        };
-        let dead = docker.count_dead(|l| which.liveness(l)).await;
-        if let Some(w) = super::leftovers::warning(&dead, "the Docker engine") {
-            eprintln!("warning: {w}");
-        }
+        let (client, state) = (docker.docker().clone(), state.clone());
+        leftovers = Some(tokio::spawn(async move {
+            let which = super::leftovers::Which {
+                state: &state,
+                force: false,
+                run: None,
+            };
+            let label = crate::executor::docker::LABEL;
+            crate::executor::docker::count_dead(&client, label, |l| which.liveness(l)).await
+        }));
         Arc::new(docker)
     } else {
         let mut warnings = Vec::new();
@@ -388,6 +395,18 @@ async fn run_async(
     .run(interrupts)
     .await;
     let _ = reporter.finish();
+    if let Some(count) = leftovers {
+        // Done long before, unless the engine is slow to list: then the end of the run does
+        // not wait for it more than a moment.
+        let counted = tokio::time::timeout(LEFTOVERS_LIMIT, count).await;
+        let warning = counted
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|dead| super::leftovers::warning(&dead, "the Docker engine"));
+        if let Some(w) = warning {
+            eprintln!("warning: {w}");
+        }
+    }
     // Held only by a preparation that Ctrl-C abandoned: eviction waits for the next run then.
     if let Ok(prepare) = prepare.try_lock() {
         prepare.evict();

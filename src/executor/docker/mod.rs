@@ -109,14 +109,6 @@ impl Lifecycle<DockerBackend> {
         remove_dead(&self.backend().engine.docker, LABEL, liveness).await
     }
 
-    /// How many objects on the engine are of dead runs (see [`count_dead`]).
-    pub async fn count_dead(
-        &self,
-        liveness: impl Fn(&HashMap<String, String>) -> crate::store::liveness::Liveness,
-    ) -> Swept {
-        count_dead(&self.backend().engine.docker, LABEL, liveness).await
-    }
-
     /// The engine client, for callers that need more than jobs (tests, diagnostics).
     pub fn docker(&self) -> &Docker {
         &self.backend().engine.docker
