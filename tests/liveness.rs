@@ -70,6 +70,21 @@ fn clean_removes_a_killed_runs_objects_at_once_and_keeps_those_of_live_runs() {
     let (alive, alive_id) = start_sleeper(&p);
     let (elsewhere, elsewhere_id) = start_sleeper(&other);
 
+    // The killed run's job directory on the host (the overlay's upper layer), named by owner.
+    let killed_pid = killed.pid();
+    let job_dirs_of = |pid: i32| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("tcl-job-"))
+            .filter(|e| {
+                std::fs::read_to_string(e.path().join("tezos-ci-local.owner"))
+                    .is_ok_and(|o| o.split('/').nth(1) == Some(&pid.to_string()))
+            })
+            .map(|e| e.path())
+            .collect()
+    };
+    assert_eq!(job_dirs_of(killed_pid).len(), 1, "the job's directory");
     killed.signal(libc::SIGKILL);
     let mut killed = killed;
     killed.wait(support::RUN_LIMIT);
@@ -124,7 +139,13 @@ fn clean_removes_a_killed_runs_objects_at_once_and_keeps_those_of_live_runs() {
         clean.stdout.contains("of runs still alive there"),
         "{clean}"
     );
-    // Its snapshot too; the live run's stays.
+    // Its job directory and snapshot too; the live runs' stay.
+    assert_eq!(
+        job_dirs_of(killed_pid),
+        Vec::<std::path::PathBuf>::new(),
+        "{clean}"
+    );
+    assert_eq!(job_dirs_of(alive.pid()).len(), 1, "{clean}");
     assert!(!workspaces.join(&killed_id).exists(), "{clean}");
     assert!(workspaces.join(&alive_id).is_dir(), "{clean}");
     for id in [&alive_id, &elsewhere_id] {

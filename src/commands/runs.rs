@@ -244,6 +244,14 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             }
         }
         remove_dead_snapshots(&state);
+        let work_dir = crate::executor::DockerOptions::default().work_dir;
+        let dirs = crate::executor::docker::remove_dead_job_dirs(&work_dir);
+        if dirs > 0 {
+            println!(
+                "Removed {dirs} job directories that runs no longer alive left in {}.",
+                work_dir.display()
+            );
+        }
         if !silent.is_empty() {
             return Err(Error::Environment(format!(
                 "could not clean engines that do not answer:\n  {}",

@@ -270,6 +270,30 @@ async fn sweep(
     swept
 }
 
+/// The file in an attempt's host directory (`tcl-job-*`) that names the process that made it.
+pub(crate) const JOB_DIR_OWNER: &str = "tezos-ci-local.owner";
+
+/// Removes the attempts' host directories (`tcl-job-*` in `work_dir`: overlay upper layers,
+/// staged files) that dead processes of this host left; returns how many. Run after the engine
+/// sweep: a directory an overlay volume still mounts is kept by the kernel anyway.
+pub fn remove_dead_job_dirs(work_dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return 0;
+    };
+    let here = crate::store::liveness::Owner::current();
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tcl-job-"))
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join(JOB_DIR_OWNER))
+                .ok()
+                .and_then(|l| crate::store::liveness::Owner::parse(l.trim()))
+                .is_some_and(|o| o.liveness(here) == Liveness::Dead)
+        })
+        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
+        .count()
+}
+
 /// Removes a volume. A container removed from outside the run (`docker rm -f` while its job
 /// ran) leaves the engine releasing its volume for a moment after: "in use" (409) is asked
 /// again a few times before the volume is left to `clean --containers`.

@@ -31,7 +31,7 @@ use crate::executor::lifecycle::{Backend, Ended, Environment, Lifecycle, Project
 use crate::executor::tarball::Part;
 use crate::store::liveness::Owner;
 use cleanup::{Leftovers, Pending};
-pub use cleanup::{Swept, count_dead, remove_dead, remove_labelled};
+pub use cleanup::{Swept, count_dead, remove_dead, remove_dead_job_dirs, remove_labelled};
 use container::Stage;
 use engine::{DockerOptions, Engine};
 use volume::JobVolume;
@@ -148,6 +148,11 @@ impl Backend for DockerBackend {
                 )
             })?;
         let job_dir = dir.path().to_path_buf();
+        // Whose it is: a run killed outright cannot remove it, `clean --containers` then does.
+        let _ = std::fs::write(
+            job_dir.join(cleanup::JOB_DIR_OWNER),
+            Owner::current().label(),
+        );
         Ok(Box::new(DockerEnv {
             engine: self.engine.clone(),
             options: self.options.clone(),
