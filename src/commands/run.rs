@@ -244,8 +244,16 @@ async fn run_async(
                 force: false,
                 run: None,
             };
-            let label = crate::executor::docker::LABEL;
-            crate::executor::docker::count_dead(&client, label, |l| which.liveness(l)).await
+            use crate::executor::docker::{LABEL, LABEL_KEEP, count_dead};
+            // What `--keep-failed` kept is left on purpose.
+            let dead = |l: &std::collections::HashMap<String, String>| {
+                if l.contains_key(LABEL_KEEP) {
+                    crate::store::liveness::Liveness::Alive
+                } else {
+                    which.liveness(l)
+                }
+            };
+            count_dead(&client, LABEL, dead).await
         }));
         Arc::new(docker)
     } else {

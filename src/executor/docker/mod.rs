@@ -44,6 +44,9 @@ pub const LABEL_JOB: &str = "tezos-ci-local.job";
 pub const LABEL_ATTEMPT: &str = "tezos-ci-local.attempt";
 /// ...and the process that made it (`store::liveness::Owner`): whether its run is alive.
 pub const LABEL_OWNER: &str = "tezos-ci-local.owner";
+/// On the objects of attempts that `--keep-failed` may keep: what a dead run left on purpose
+/// is no leftover to warn about (`clean --containers` still removes it).
+pub const LABEL_KEEP: &str = "tezos-ci-local.keep";
 
 /// How long the end of a run waits for attempts' removals before sweeping by the run's label.
 const REMOVAL_LIMIT: Duration = Duration::from_secs(60);
@@ -131,13 +134,16 @@ impl Backend for DockerBackend {
             slug(&spec.run_id, 24),
             slug(&spec.job, 40)
         );
-        let labels = HashMap::from([
+        let mut labels = HashMap::from([
             (LABEL.to_string(), "1".to_string()),
             (LABEL_RUN.to_string(), spec.run_id.clone()),
             (LABEL_JOB.to_string(), spec.job.clone()),
             (LABEL_ATTEMPT.to_string(), id.clone()),
             (LABEL_OWNER.to_string(), Owner::current().label()),
         ]);
+        if spec.keep.is_some() {
+            labels.insert(LABEL_KEEP.to_string(), "1".to_string());
+        }
         let dir = tempfile::Builder::new()
             .prefix("tcl-job-")
             .tempdir_in(&self.options.work_dir)
