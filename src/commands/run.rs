@@ -239,12 +239,12 @@ async fn run_async(
             or_interrupted(&mut interrupts, DockerExecutor::connect(docker_options)).await?;
         let (client, state) = (docker.docker().clone(), state.clone());
         leftovers = Some(tokio::spawn(async move {
+            use crate::executor::docker::{LABEL, LABEL_KEEP, count_dead};
             let which = super::leftovers::Which {
                 state: &state,
                 force: false,
                 run: None,
             };
-            use crate::executor::docker::{LABEL, LABEL_KEEP, count_dead};
             // What `--keep-failed` kept is left on purpose.
             let dead = |l: &std::collections::HashMap<String, String>| {
                 if l.contains_key(LABEL_KEEP) {
