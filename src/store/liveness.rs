@@ -83,16 +83,20 @@ impl Owner {
         if self.pidns != here.pidns {
             return Liveness::Unknown;
         }
-        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
-            Ok(stat) => match parse_start(&stat) {
-                Some(start) if start == self.start => Liveness::Alive,
-                // The pid was given to another process since.
-                Some(_) => Liveness::Dead,
-                None => Liveness::Alive,
+        match start_time(self.pid) {
+            // Its start time was not known when it labelled (no `/proc`): a process with its
+            // pid is taken for it.
+            Some(_) if self.start == 0 => Liveness::Alive,
+            Some(start) if start == self.start => Liveness::Alive,
+            // The pid was given to another process since.
+            Some(_) => Liveness::Dead,
+            // No `/proc` to read (or `hidepid`): whether the pid exists at all.
+            None => match rustix::process::Pid::from_raw(self.pid as i32)
+                .map(rustix::process::test_kill_process)
+            {
+                Some(Err(rustix::io::Errno::SRCH)) | None => Liveness::Dead,
+                Some(_) => Liveness::Alive,
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Liveness::Dead,
-            // Hidden from this user (`hidepid`): it may be alive.
-            Err(_) => Liveness::Alive,
         }
     }
 }
