@@ -183,17 +183,21 @@ fn objects_of_another_host_are_kept_unless_their_run_is_named_or_forced() {
         host: "another-host".into(),
         ..me.clone()
     };
-    let run = support::unique("elsewhere");
-    let volume = support::unique("tcl-test-elsewhere");
-    let out = Command::new("docker")
-        .args(["volume", "create", "--label", "tezos-ci-local", "--label"])
-        .arg(format!("tezos-ci-local.run={run}"))
-        .arg("--label")
-        .arg(format!("tezos-ci-local.owner={}", elsewhere.label()))
-        .arg(&volume)
-        .output()
-        .expect("docker volume create");
-    assert!(out.status.success(), "{out:?}");
+    // Two runs of another host, a volume each.
+    let make = |run: &str| {
+        let out = Command::new("docker")
+            .args(["volume", "create", "--label", "tezos-ci-local", "--label"])
+            .arg(format!("tezos-ci-local.run={run}"))
+            .arg("--label")
+            .arg(format!("tezos-ci-local.owner={}", elsewhere.label()))
+            .arg(format!("tcl-test-{run}"))
+            .output()
+            .expect("docker volume create");
+        assert!(out.status.success(), "{out:?}");
+    };
+    let (run, other) = (support::unique("elsewhere"), support::unique("elsewhere2"));
+    make(&run);
+    make(&other);
     let mut c = p.command();
     c.args(["clean", "--containers"]);
     let kept = Run::of(&mut c, support::RUN_LIMIT);
@@ -221,6 +225,12 @@ fn objects_of_another_host_are_kept_unless_their_run_is_named_or_forced() {
         "{named}"
     );
     engine.assert_no_leftovers(&run);
+    // The other run's volume was not touched: a named run is that run alone.
+    assert_eq!(engine.leftovers(&other).len(), 1, "{named}");
+    let mut c = p.command();
+    c.args(["clean", "--containers", "--run", &other]);
+    assert_eq!(Run::of(&mut c, support::RUN_LIMIT).code, 0);
+    engine.assert_no_leftovers(&other);
 }
 
 /// A job that passes artifacts to the next, both using a `cache:` key.

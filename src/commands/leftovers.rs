@@ -30,12 +30,13 @@ impl Which<'_> {
     }
 
     /// What is known of the run of an object with these labels; `Dead` when it may be removed.
+    /// With `run`, another run's object is never `Dead` here, whatever the filter let through.
     pub fn liveness(&self, labels: &HashMap<String, String>) -> Liveness {
-        let known = judge(
-            labels.get(LABEL_OWNER).map(String::as_str),
-            labels.get(LABEL_RUN).map(String::as_str),
-            self.state,
-        );
+        let run = labels.get(LABEL_RUN).map(String::as_str);
+        if self.run.is_some() && run != self.run {
+            return Liveness::Unknown;
+        }
+        let known = judge(labels.get(LABEL_OWNER).map(String::as_str), run, self.state);
         match known {
             Liveness::Unknown if self.force || self.run.is_some() => Liveness::Dead,
             known => known,
@@ -152,6 +153,9 @@ mod tests {
         };
         assert_eq!(one.filter(), format!("{LABEL_RUN}=r3"));
         assert_eq!(one.liveness(&elsewhere), Liveness::Dead);
+        // Another run's objects are not the named run's, dead or unknown.
+        assert_eq!(one.liveness(&dead), Liveness::Unknown);
+        assert_eq!(one.liveness(&old_version), Liveness::Unknown);
         // Named or not, a live run's objects stay.
         assert_eq!(one.liveness(&alive), Liveness::Alive);
     }

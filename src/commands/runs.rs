@@ -224,7 +224,11 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             let executor =
                 crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
                     .await?;
-            Ok::<_, Error>(executor.remove_dead(|l| which.liveness(l)).await)
+            Ok::<_, Error>(
+                executor
+                    .remove_dead(&which.filter(), |l| which.liveness(l))
+                    .await,
+            )
         })?;
         for line in super::leftovers::describe(&swept, "the Docker engine") {
             println!("{line}");

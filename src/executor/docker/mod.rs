@@ -103,13 +103,15 @@ impl Lifecycle<DockerBackend> {
         self.backend().pending.wait(REMOVAL_LIMIT).await
     }
 
-    /// Removes what dead runs left on the engine: the objects `liveness` says are of dead runs
-    /// (see [`remove_dead`]).
+    /// Removes what dead runs left on the engine: the objects carrying `filter` (`LABEL` for
+    /// all, `LABEL_RUN=ID` for one run) that `liveness` says are of dead runs (see
+    /// [`remove_dead`]).
     pub async fn remove_dead(
         &self,
+        filter: &str,
         liveness: impl Fn(&HashMap<String, String>) -> crate::store::liveness::Liveness,
     ) -> Swept {
-        remove_dead(&self.backend().engine.docker, LABEL, liveness).await
+        remove_dead(&self.backend().engine.docker, filter, liveness).await
     }
 
     /// The engine client, for callers that need more than jobs (tests, diagnostics).
