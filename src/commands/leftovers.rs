@@ -157,7 +157,8 @@ mod tests {
         assert_eq!(one.liveness(&dead), Liveness::Unknown);
         assert_eq!(one.liveness(&old_version), Liveness::Unknown);
         // Named or not, a live run's objects stay.
-        assert_eq!(one.liveness(&alive), Liveness::Alive);
+        let named_alive = labels(Some(me.label()), "r3");
+        assert_eq!(one.liveness(&named_alive), Liveness::Alive);
     }
 
     #[test]
