@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
     long_about = "Run GitLab CI pipelines locally, in Docker containers, with GitLab's own semantics: includes, \
 extends, !reference, rules, needs, parallel, artifacts, cache and services. arm64 and s390x jobs run under qemu.\n\n\
 With no command, runs the pipeline of the checkout (`tezos-ci-local run`).",
-    after_help = "Exit codes: 0 every job passed or was allowed to fail; 1 a job failed; 2 the pipeline, the command line or the environment is wrong; 130 interrupted."
+    after_help = "Exit codes: 0 every job passed or was allowed to fail; 1 a job failed; 2 the pipeline, the command line or the environment is wrong (a Docker engine lost mid-run, a full disk); 130 interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -481,14 +481,24 @@ pub struct CleanArgs {
     /// Also empty the `cache:` stores that jobs share between runs.
     #[arg(long)]
     pub cache: bool,
-    /// Also delete past runs (logs, artifacts, reports).
+    /// Also delete past runs (logs, artifacts, reports); runs still going keep theirs.
     #[arg(long)]
     pub all: bool,
     /// Also remove the containers, networks and volumes that runs killed outright (SIGKILL) left
     /// on the Docker engine, and on every engine of the pools configured in `.tezos-ci-local.yml`
-    /// and ~/.config/tezos-ci-local/config.yml; those of runs still going are kept.
+    /// and ~/.config/tezos-ci-local/config.yml, running containers included. A run is dead when
+    /// its process is gone (the objects' owner label: host, pid, start time) or its run
+    /// directory's lock is free; those of live runs, of any user, are kept.
     #[arg(long)]
     pub containers: bool,
+    /// With --containers: also remove the objects of runs whose liveness cannot be known here
+    /// (made on another host, or by an older version). Live runs' objects are still kept.
+    #[arg(long, requires = "containers")]
+    pub force: bool,
+    /// With --containers: only the objects of this run (an id from `tezos-ci-local runs` or the
+    /// `tezos-ci-local.run` label), even when it is another host's; kept while the run is alive.
+    #[arg(long, value_name = "ID", requires = "containers")]
+    pub run: Option<String>,
 }
 
 /// `engines` takes the run's options: `--engine` (and the `engines:` configuration) and `--json`.

@@ -129,7 +129,8 @@ pub enum Error {
     /// The command line asks for something that cannot be done.
     #[error("{0}")]
     Usage(String),
-    /// The environment is wrong: no Docker engine, no git repository, no emulation...
+    /// The environment is wrong: no Docker engine, no git repository, no emulation... or it
+    /// failed under a run (the engine lost, this host's disk full).
     #[error("{0}")]
     Environment(String),
     #[error("{path}: {source}")]
@@ -168,7 +169,9 @@ pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// The exit code for an error that reached `main`: 1 a job failed, 2 the pipeline, command line or
-/// environment is wrong, 130 interrupted. Anything unexpected is treated as bad input or environment.
+/// environment is wrong (a job that failed because the engine stopped answering or this host's
+/// disk is full is the environment's fault: 2), 130 interrupted (by any of the signals a run
+/// handles). Anything unexpected is treated as bad input or environment.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     match err.downcast_ref::<Error>() {
         Some(Error::JobsFailed(_)) => EXIT_JOBS_FAILED,

@@ -384,26 +384,37 @@ async fn image_entrypoints_are_kept_unless_overridden_and_service_ports_are_awai
         .await;
 }
 
-/// What a killed run leaves (a stopped container, its network and volume) is swept; a running
-/// container of a live run, and what it uses, stays.
+/// What a dead run leaves (its container still running, its network and volume) is swept at
+/// once; what a live run uses stays, even when its container has stopped.
 #[tokio::test(flavor = "multi_thread")]
-async fn stale_objects_are_swept_and_live_ones_kept() {
+async fn objects_of_dead_runs_are_swept_at_once_and_those_of_live_runs_kept() {
     use bollard::models::{
         ContainerCreateBody, HostConfig, NetworkCreateRequest, VolumeCreateRequest,
     };
-    use tezos_ci_local::executor::docker::{LABEL, LABEL_RUN, Swept, remove_stale};
+    use tezos_ci_local::executor::docker::{LABEL, LABEL_OWNER, LABEL_RUN, Swept, remove_dead};
+    use tezos_ci_local::store::liveness::{Liveness, Owner};
     let Some(exec) = docker_or_skip().await else {
         return;
     };
     let docker = exec.docker();
     let run = format!("test-stale-{}", std::process::id());
-    let labels = std::collections::HashMap::from([
-        (LABEL.to_string(), "1".to_string()),
-        (LABEL_RUN.to_string(), run.clone()),
-    ]);
+    let me = Owner::current();
+    // The same pid with another start time: a process that ended, its pid given to this one.
+    let gone = Owner {
+        start: me.start + 1,
+        ..me.clone()
+    };
+    let labels_of = |owner: &Owner| {
+        std::collections::HashMap::from([
+            (LABEL.to_string(), "1".to_string()),
+            (LABEL_RUN.to_string(), run.clone()),
+            (LABEL_OWNER.to_string(), owner.label()),
+        ])
+    };
     let mut names = Vec::new();
-    for (what, cmd) in [("dead", "true"), ("live", "sleep 60")] {
+    for (what, cmd, owner) in [("dead", "sleep 60", &gone), ("live", "true", me)] {
         let name = format!("{run}-{what}");
+        let labels = labels_of(owner);
         docker
             .create_volume(VolumeCreateRequest {
                 name: Some(name.clone()),
@@ -439,17 +450,22 @@ async fn stale_objects_are_swept_and_live_ones_kept() {
         docker.start_container(&name, None).await.unwrap();
         names.push(name);
     }
-    // The dead one has exited.
-    let mut wait = docker.wait_container(&names[0], None);
+    // The live run's container has exited; the dead run's still runs.
+    let mut wait = docker.wait_container(&names[1], None);
     let _ = futures_util::StreamExt::next(&mut wait).await;
 
-    let swept = remove_stale(docker, &format!("{LABEL_RUN}={run}"), 0).await;
+    let liveness = |l: &std::collections::HashMap<String, String>| {
+        Owner::parse(&l[LABEL_OWNER]).map_or(Liveness::Unknown, |o| o.liveness(me))
+    };
+    let swept = remove_dead(docker, &format!("{LABEL_RUN}={run}"), liveness).await;
     assert_eq!(
         swept,
         Swept {
             containers: 1,
             networks: 1,
-            volumes: 1
+            volumes: 1,
+            kept_alive: 3,
+            kept_unknown: 0,
         }
     );
     assert!(docker.inspect_container(&names[0], None).await.is_err());

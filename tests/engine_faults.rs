@@ -1,7 +1,7 @@
 //! An engine that dies mid-run: a `dockerd` of this test's own (`scripts/engines.sh`, in its own
 //! network namespace, never the host's engine) is killed while a job runs on it. The job fails as
 //! a runner system failure naming the job and the engine, not as a missing image, and the run
-//! ends at once with exit code 1. Needs root and dockerd; without them the test prints SKIPPED,
+//! ends at once with exit code 2 (the environment's fault, not the job's). Needs root and dockerd; without them the test prints SKIPPED,
 //! unless `CI=true`, where it fails.
 
 #[path = "run_e2e/support.rs"]
@@ -100,14 +100,23 @@ later:
     let (stdout, stderr) = child.output();
     let run = Run::from_output(status, stdout, stderr, started.elapsed());
 
-    run.expect(1, &[("slow", "failed"), ("later", "skipped")]);
+    run.expect(2, &[("slow", "failed"), ("later", "skipped")]);
     let reason = run.finished("slow")["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains(&format!("lost the Docker engine at {}", engine.0)),
         "{run}"
     );
     assert!(!reason.contains("not available locally"), "{run}");
-    assert!(run.stderr.contains("job slow failed"), "{run}");
+    assert!(
+        run.stderr
+            .contains("the environment failed under the run, not the jobs"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("job slow: the job's container failed: lost the Docker engine"),
+        "{run}"
+    );
     // Well before the job's `sleep 120` would have ended.
     assert!(run.elapsed < Duration::from_secs(100), "{run}");
     let log: PathBuf = run.run_dir().join("logs/slow.log");

@@ -656,8 +656,14 @@ fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
     let Some(extra) = extra_engines() else {
         return;
     };
-    // What a run killed outright would leave: a labelled volume of a run that is gone.
+    // What a run killed outright would leave: a labelled volume of a run that is gone (its
+    // owner's pid now another process's: this one's, with another start time).
     let volume = format!("tcl-test-left-{}", std::process::id());
+    let me = tezos_ci_local::store::liveness::Owner::current();
+    let gone = tezos_ci_local::store::liveness::Owner {
+        start: me.start + 1,
+        ..me.clone()
+    };
     sh(Command::new("docker").args([
         "-H",
         &extra[1],
@@ -667,6 +673,8 @@ fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
         "tezos-ci-local",
         "--label",
         "tezos-ci-local.run=gone",
+        "--label",
+        &format!("tezos-ci-local.owner={}", gone.label()),
         &volume,
     ]));
     let p = Project::new("x:\n  script: [\"true\"]\n", &[]);
@@ -680,7 +688,8 @@ fn clean_engine_sweeps_every_engine_of_the_configured_pools() {
     assert_eq!(run.code, 0, "{run}");
     assert!(
         run.stdout.contains(&format!(
-            "Removed 0 containers, 0 networks and 1 volumes left on {}.",
+            "Removed 0 containers, 0 networks and 1 volumes left on {} by runs that are no \
+             longer alive.",
             extra[1]
         )),
         "{run}"

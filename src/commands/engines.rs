@@ -214,9 +214,12 @@ fn print_table(rows: &[Row]) {
 pub type EngineSweep = (String, Result<crate::executor::docker::Swept, String>);
 
 /// `clean --containers` on every engine of the configured pools (the project's and the user's files):
-/// what runs killed outright left there, as on the default engine. Returns each engine's address
+/// what dead runs left there (`which`), as on the default engine. Returns each engine's address
 /// with what was removed, or why it could not be reached.
-pub fn sweep_configured(project: &Path) -> Result<Vec<EngineSweep>, Error> {
+pub fn sweep_configured(
+    project: &Path,
+    which: &super::leftovers::Which<'_>,
+) -> Result<Vec<EngineSweep>, Error> {
     let env = AddressEnv::from_process();
     let user = config::user_config_file();
     let spec = config::load(Some(project), user.as_deref(), &[], &env)?;
@@ -236,10 +239,10 @@ pub fn sweep_configured(project: &Path) -> Result<Vec<EngineSweep>, Error> {
     Ok(runtime.block_on(async {
         let sweeps = addresses.into_iter().map(|a| async move {
             let swept = match connect(&a).await {
-                Ok(conn) => Ok(crate::executor::docker::remove_stale(
+                Ok(conn) => Ok(crate::executor::docker::remove_dead(
                     &conn.docker,
-                    crate::executor::docker::LABEL,
-                    120,
+                    &which.filter(),
+                    |l| which.liveness(l),
                 )
                 .await),
                 Err(e) => Err(e),

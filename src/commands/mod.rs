@@ -7,6 +7,7 @@ pub mod explain;
 pub mod follow;
 pub mod graph;
 pub mod hook;
+pub mod leftovers;
 pub mod list;
 pub mod predict;
 pub mod report;

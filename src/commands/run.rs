@@ -25,6 +25,9 @@ use crate::scheduler::{Dispatcher, SchedulerOptions};
 use crate::store::result_cache::{DEFAULT_LIMIT, copy_tree, parse_size};
 use crate::store::runs::RunDir;
 
+/// How long the end of a run waits for the count of what dead runs left on the engine.
+const LEFTOVERS_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn run(options: &Options, jobs: &[String]) -> anyhow::Result<()> {
     run_jobs(options, jobs, false)
 }
@@ -240,6 +243,9 @@ async fn run_async(
     picks: Vec<Pick>,
     for_shell: bool,
 ) -> anyhow::Result<()> {
+    // Listened to from here on: a signal while the engine is reached or the run is set up is
+    // answered by the dispatcher as soon as it starts (the run is canceled, exit 130).
+    let mut interrupts = signals();
     let state = crate::store::state_dir(common.state_dir.as_deref());
     let pull = match args.pull {
         Some(PullArg::Always) => PullPolicy::Always,
@@ -278,19 +284,44 @@ async fn run_async(
         &env,
     )?;
     let max_parallel = max_parallel(args);
+    // What dead runs left on the engine, counted while the run goes (an engine with many
+    // objects may take a while to list them): said at the end, when the count is in.
+    let mut leftovers = None;
     let executor: Arc<dyn Executor> = if pools.pools.is_empty() {
-        Arc::new(DockerExecutor::connect(docker_options).await?)
+        let docker =
+            or_interrupted(&mut interrupts, DockerExecutor::connect(docker_options)).await?;
+        let (client, state) = (docker.docker().clone(), state.clone());
+        leftovers = Some(tokio::spawn(async move {
+            use crate::executor::docker::{LABEL, LABEL_KEEP, count_dead};
+            let which = super::leftovers::Which {
+                state: &state,
+                force: false,
+                run: None,
+            };
+            // What `--keep-failed` kept is left on purpose.
+            let dead = |l: &std::collections::HashMap<String, String>| {
+                if l.contains_key(LABEL_KEEP) {
+                    crate::store::liveness::Liveness::Alive
+                } else {
+                    which.liveness(l)
+                }
+            };
+            count_dead(&client, LABEL, dead).await
+        }));
+        Arc::new(docker)
     } else {
         let mut warnings = Vec::new();
-        let pool =
-            pool_executor::connect(docker_options, &pools, max_parallel, &mut warnings).await?;
+        let connecting =
+            pool_executor::connect(docker_options, &pools, max_parallel, &mut warnings);
+        let pool = or_interrupted(&mut interrupts, connecting).await?;
         for w in warnings {
             eprintln!("warning: {w}");
         }
         Arc::new(pool)
     };
     // Only now, with the options checked and an engine to run on, is there a run to record.
-    let run_dir = RunDir::create(&state)?;
+    // Held until the process ends: `clean --containers` then knows that the run is alive.
+    let (run_dir, _alive) = RunDir::create_locked(&state)?;
     let started = std::time::SystemTime::now();
     // The project is the directory of `-C`, which `runs` and `logs` filter on: a `--clone` run
     // works in a temporary clone, but it was asked for from this checkout.
@@ -450,7 +481,6 @@ async fn run_async(
         timestamps: args.timestamps,
     };
     let received = past_inputs(&state, &run_id, &loaded, &graph, &picks);
-    let interrupts = signals();
     let summary = Dispatcher::new(
         &plan,
         &graph,
@@ -464,6 +494,18 @@ async fn run_async(
     .run(interrupts)
     .await;
     let _ = reporter.finish();
+    if let Some(count) = leftovers {
+        // Done long before, unless the engine is slow to list: then the end of the run does
+        // not wait for it more than a moment.
+        let counted = tokio::time::timeout(LEFTOVERS_LIMIT, count).await;
+        let warning = counted
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|dead| super::leftovers::warning(&dead, "the Docker engine"));
+        if let Some(w) = warning {
+            eprintln!("warning: {w}");
+        }
+    }
     // Held only by a preparation that Ctrl-C abandoned: eviction waits for the next run then.
     if let Ok(prepare) = prepare.try_lock() {
         prepare.inner.evict();
@@ -509,6 +551,20 @@ async fn run_async(
                 .collect();
             if !args.json {
                 next_steps(common, &failed);
+            }
+            // The environment failed under the run: that is what the exit code reports, not
+            // the jobs (which may well pass on a sound host).
+            if !summary.environment_faults.is_empty() {
+                let faults: Vec<String> = summary
+                    .environment_faults
+                    .iter()
+                    .map(|(job, why)| format!("job {job}: {why}"))
+                    .collect();
+                return Err(Error::Environment(format!(
+                    "the environment failed under the run, not the jobs:\n  {}",
+                    faults.join("\n  ")
+                ))
+                .into());
             }
             Err(Error::JobsFailed(if failed.len() == 1 {
                 format!("job {}", failed[0])
@@ -718,6 +774,19 @@ fn export_artifacts(from: &Path, to: &Path) -> Result<(), Error> {
         copy_tree(&job.path(), &dest).map_err(io)?;
     }
     Ok(())
+}
+
+/// `work`, unless a signal comes first: reaching an engine may take a while (an ssh tunnel, an
+/// engine that does not answer), and a Ctrl-C meanwhile ends the command (exit 130) before
+/// anything was made.
+async fn or_interrupted<T>(
+    interrupts: &mut mpsc::Receiver<()>,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        r = work => r,
+        Some(()) = interrupts.recv() => Err(Error::Interrupted),
+    }
 }
 
 /// Ctrl-C, SIGTERM, SIGHUP and SIGQUIT, as messages to the dispatcher (which escalates on the

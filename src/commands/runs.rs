@@ -8,9 +8,16 @@ use crate::store::{self, runs};
 /// source, start (Unix seconds), duration and status.
 pub const RECORD: &str = "run.json";
 
+/// A run's record; a run that says it is `running` while its lock is free was killed before it
+/// could say how it ended: `killed`.
 fn record(state: &std::path::Path, id: &str) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(state.join("runs").join(id).join(RECORD)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let dir = state.join("runs").join(id);
+    let bytes = std::fs::read(dir.join(RECORD)).ok()?;
+    let mut r: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    if r["status"] == "running" && store::liveness::lock_held(&dir) == Some(false) {
+        r["status"] = serde_json::json!("killed");
+    }
+    Some(r)
 }
 
 /// The checkout `-C` names, as runs record it (its top directory), when it is one.
@@ -165,9 +172,38 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         gone.push("`cache:` stores");
     }
     if args.all {
-        remove(state.join("runs"))?;
-        remove(state.join("workspaces"))?;
-        gone.push("past runs");
+        // A run still going keeps its directory and its snapshot.
+        let alive =
+            |id: &str| store::liveness::lock_held(&state.join("runs").join(id)) == Some(true);
+        for dir in ["runs", "workspaces"] {
+            let Ok(entries) = std::fs::read_dir(state.join(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // `runs/last` names the newest run: kept while that run goes on.
+                let named = match name.as_str() {
+                    "last" => runs::last(&state).unwrap_or_default(),
+                    _ => name,
+                };
+                if alive(&named) {
+                    continue;
+                }
+                let path = entry.path();
+                let gone = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                match gone {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::Io { path, source: e }.into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        gone.push("past runs (not those still going)");
     }
     println!("Emptied the {} under {}.", gone.join(", "), state.display());
     if args.containers {
@@ -175,26 +211,53 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
             .enable_all()
             .build()
             .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
+        let which = super::leftovers::Which {
+            state: &state,
+            force: args.force,
+            run: args.run.as_deref(),
+        };
+        if let Some(id) = which.run.filter(|id| !store::runs::is_run_id(id)) {
+            return Err(Error::Usage(format!(
+                "--run `{id}` is not a run id (letters, digits and `-`, as `tezos-ci-local runs` \
+                 shows them)"
+            ))
+            .into());
+        }
         let swept = runtime.block_on(async {
             let executor =
                 crate::executor::DockerExecutor::connect(crate::executor::DockerOptions::default())
                     .await?;
-            Ok::<_, Error>(executor.remove_stale(120).await)
+            Ok::<_, Error>(
+                executor
+                    .remove_dead(&which.filter(), |l| which.liveness(l))
+                    .await,
+            )
         })?;
-        println!(
-            "Removed {} containers, {} networks and {} volumes left on the Docker engine.",
-            swept.containers, swept.networks, swept.volumes
-        );
+        for line in super::leftovers::describe(&swept, "the Docker engine") {
+            println!("{line}");
+        }
         // And on every engine of the pools in the configuration files.
         let mut silent = Vec::new();
-        for (address, swept) in crate::commands::engines::sweep_configured(&common.directory)? {
+        for (address, swept) in
+            crate::commands::engines::sweep_configured(&common.directory, &which)?
+        {
             match swept {
-                Ok(s) => println!(
-                    "Removed {} containers, {} networks and {} volumes left on {address}.",
-                    s.containers, s.networks, s.volumes
-                ),
+                Ok(s) => {
+                    for line in super::leftovers::describe(&s, &address) {
+                        println!("{line}");
+                    }
+                }
                 Err(e) => silent.push(format!("{address}: {e}")),
             }
+        }
+        remove_dead_snapshots(&state);
+        let work_dir = crate::executor::DockerOptions::default().work_dir;
+        let dirs = crate::executor::docker::remove_dead_job_dirs(&work_dir);
+        if dirs > 0 {
+            println!(
+                "Removed {dirs} job directories that runs no longer alive left in {}.",
+                work_dir.display()
+            );
         }
         if !silent.is_empty() {
             return Err(Error::Environment(format!(
@@ -205,6 +268,29 @@ pub fn clean(common: &CommonArgs, args: &CleanArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Removes the project snapshots (`workspaces/<run id>`) of this state directory's runs that
+/// are dead (their lock is free): a run killed outright could not remove its own. Those of runs
+/// without a lock (older versions) stay for `clean --all`.
+fn remove_dead_snapshots(state: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(state.join("workspaces")) else {
+        return;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let run = state.join("runs").join(&id);
+        if runs::is_run_id(&id)
+            && store::liveness::lock_held(&run) == Some(false)
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        println!("Removed the project snapshots of {removed} runs that are no longer alive.");
+    }
 }
 
 /// Removes every attempt `--keep-failed` kept, its objects on the engine that holds it, its

@@ -110,6 +110,11 @@ async fn remote_binfmt(docker: &Docker) -> Result<Vec<String>, String> {
             "tezos-ci-local.run".to_string(),
             "engines-probe".to_string(),
         ),
+        // Alive while this process is: `clean --containers` elsewhere leaves it be.
+        (
+            "tezos-ci-local.owner".to_string(),
+            crate::store::liveness::Owner::current().label(),
+        ),
     ]);
     let body = ContainerCreateBody {
         image: Some(image),

@@ -171,6 +171,10 @@ pub enum FakeStep {
     RunsPastDeadline,
     /// Never returns, whatever its deadline: a wedged backend.
     Wedged,
+    /// Fails with this message, and the backend answers no more (an engine that died).
+    LosesEngine(String),
+    /// Fails with this message; the backend still answers.
+    Errs(String),
 }
 
 /// A backend that runs nothing: each step ends as scripted (by step name, `step` or `after`;
@@ -183,6 +187,8 @@ pub struct FakeBackend {
     calls: Arc<Mutex<Vec<String>>>,
     /// The steps the lifecycle asked for.
     seen: Arc<Mutex<Vec<crate::executor::lifecycle::Step>>>,
+    /// Set by [`FakeStep::LosesEngine`]: `answers` says no.
+    gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeBackend {
@@ -244,6 +250,11 @@ mod backend_impl {
         fn cleanup(&self, _run_id: &str) -> BoxFuture<'static, ()> {
             Box::pin(async {})
         }
+
+        fn answers(&self) -> BoxFuture<'static, bool> {
+            let gone = self.gone.load(std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move { !gone })
+        }
     }
 
     impl Environment for FakeEnv {
@@ -277,6 +288,7 @@ mod backend_impl {
                 .expect("not poisoned")
                 .push(step.clone());
             let how = self.backend.steps.get(step.name).cloned();
+            let gone = self.backend.gone.clone();
             Box::pin(async move {
                 match how {
                     None => Ok(Ended::Exited(0)),
@@ -291,6 +303,11 @@ mod backend_impl {
                         Ok(Ended::TimedOut)
                     }
                     Some(FakeStep::Wedged) => std::future::pending().await,
+                    Some(FakeStep::LosesEngine(why)) => {
+                        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                        Err(why)
+                    }
+                    Some(FakeStep::Errs(why)) => Err(why),
                 }
             })
         }

@@ -130,6 +130,9 @@ pub enum FailureReason {
     Timeout,
     /// The runner could not run the job: no image, no emulation, Docker errors.
     SystemFailure(String),
+    /// The engine stopped answering under the job (a runner system failure that is this
+    /// environment's, not the pipeline's: the run exits 2).
+    EngineLost(String),
     /// This host cannot take what the job leaves: the disk under the run's data is full. Another
     /// attempt on the same host cannot help, so it is never retried (not even `when: always`).
     HostFault(String),
@@ -141,7 +144,7 @@ impl FailureReason {
         match self {
             FailureReason::ScriptFailure => &["script_failure", "unknown_failure"],
             FailureReason::Timeout => &["job_execution_timeout", "stuck_or_timeout_failure"],
-            FailureReason::SystemFailure(_) => {
+            FailureReason::SystemFailure(_) | FailureReason::EngineLost(_) => {
                 &["runner_system_failure", "scheduler_failure", "api_failure"]
             }
             FailureReason::HostFault(_) => &[],
@@ -157,8 +160,19 @@ impl FailureReason {
         match self {
             FailureReason::ScriptFailure => "script failed".into(),
             FailureReason::Timeout => "timed out".into(),
-            FailureReason::SystemFailure(m) | FailureReason::HostFault(m) => m.clone(),
+            FailureReason::SystemFailure(m)
+            | FailureReason::EngineLost(m)
+            | FailureReason::HostFault(m) => m.clone(),
         }
+    }
+
+    /// Whether the failure is this host's or its engine's rather than the job's: the run then
+    /// exits 2, as for any other fault of the environment.
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            FailureReason::EngineLost(_) | FailureReason::HostFault(_)
+        )
     }
 }
 

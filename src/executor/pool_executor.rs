@@ -154,7 +154,13 @@ impl Executor for PoolExecutor {
             let id = match place(&state, &changed, &platform, &cancel).await {
                 Ok(Some(id)) => id,
                 Ok(None) => return JobOutcome::status_only(AttemptStatus::Canceled),
-                Err(why) => return system_failure(format!("runner system failure: {why}")),
+                // Every engine of the platform is down: the environment's fault.
+                Err(why) => {
+                    return JobOutcome::status_only(AttemptStatus::Failed {
+                        exit_code: None,
+                        reason: FailureReason::EngineLost(format!("runner system failure: {why}")),
+                    });
+                }
             };
             let engine = &engines[id];
             let Some(executor) = engine.executor.clone() else {
@@ -180,7 +186,12 @@ impl Executor for PoolExecutor {
                                 outcome = system_failure(reason.clone());
                                 outcome.engine_failed = Some(reason);
                             }
-                            Recovery::Fail(why) => outcome = system_failure(why),
+                            Recovery::Fail(why) => {
+                                outcome = JobOutcome::status_only(AttemptStatus::Failed {
+                                    exit_code: None,
+                                    reason: FailureReason::EngineLost(why),
+                                })
+                            }
                         }
                     }
                 }

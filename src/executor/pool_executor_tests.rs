@@ -199,8 +199,9 @@ async fn a_pool_with_no_engine_left_fails_its_jobs_with_the_reason() {
     arm0.up.store(false, Ordering::SeqCst);
     let outcome = run(&pool, "build", "linux/arm64", 1).await;
     assert!(outcome.engine_failed.is_none());
+    // The environment's fault, not the job's (the run exits 2).
     let AttemptStatus::Failed {
-        reason: FailureReason::SystemFailure(why),
+        reason: FailureReason::EngineLost(why),
         ..
     } = outcome.status
     else {
@@ -217,7 +218,7 @@ async fn a_pool_with_no_engine_left_fails_its_jobs_with_the_reason() {
     assert!(matches!(
         next.status,
         AttemptStatus::Failed {
-            reason: FailureReason::SystemFailure(_),
+            reason: FailureReason::EngineLost(_),
             ..
         }
     ));

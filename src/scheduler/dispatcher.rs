@@ -104,6 +104,9 @@ pub struct RunSummary {
     pub status: PipelineStatus,
     pub duration: Duration,
     pub jobs: Vec<(JobInfo, JobResult)>,
+    /// The failed jobs that failed through no fault of their own (the engine lost, this host's
+    /// disk full: [`crate::executor::FailureReason::is_environment`]), each with why: the run exits 2.
+    pub environment_faults: Vec<(String, String)>,
 }
 
 pub struct Dispatcher<'a> {
@@ -128,6 +131,7 @@ pub struct Dispatcher<'a> {
     next_attempt: Vec<u32>,
     /// Engines that failed under a job (its retry elsewhere), for its summary line.
     engine_failures: Vec<Option<String>>,
+    environment_faults: Vec<(String, String)>,
     /// After an interrupt: when to stop waiting for running jobs to stop.
     cancel_deadline: Option<tokio::time::Instant>,
     /// Child pipelines under way, each a dispatcher of its own, polled by this loop (their jobs
@@ -172,6 +176,7 @@ impl<'a> Dispatcher<'a> {
             delay_over: vec![false; n],
             next_attempt: vec![1; n],
             engine_failures: vec![None; n],
+            environment_faults: Vec::new(),
             cancel_deadline: None,
             children: FuturesUnordered::new(),
             child_tx: None,
@@ -385,6 +390,7 @@ impl<'a> Dispatcher<'a> {
             status,
             duration,
             jobs,
+            environment_faults: std::mem::take(&mut self.environment_faults),
         }
     }
 
@@ -925,6 +931,10 @@ impl<'a> Dispatcher<'a> {
                     Some(c) => format!("{} (exit code {c})", reason.describe()),
                     None => reason.describe(),
                 };
+                if status == JobStatus::Failed && reason.is_environment() {
+                    self.environment_faults
+                        .push((pj.job.name.clone(), reason.describe()));
+                }
                 (status, *exit_code, Some(what))
             }
         };

@@ -520,3 +520,46 @@ async fn events_come_in_order_with_logs() {
         ]
     );
 }
+
+#[tokio::test]
+async fn jobs_the_environment_failed_under_are_told_apart_from_jobs_that_failed() {
+    let yaml = "
+lost: {script: [x]}
+full: {script: [x]}
+broken: {script: [x]}
+allowed: {script: [x], allow_failure: true}
+";
+    let failed = |reason: FailureReason| AttemptStatus::Failed {
+        exit_code: None,
+        reason,
+    };
+    let exec = script(&[
+        (
+            "lost",
+            vec![failed(FailureReason::EngineLost("lost the engine".into()))],
+        ),
+        (
+            "full",
+            vec![failed(FailureReason::HostFault("the disk is full".into()))],
+        ),
+        ("broken", vec![fail(1)]),
+        (
+            "allowed",
+            vec![failed(FailureReason::EngineLost("lost it too".into()))],
+        ),
+    ]);
+    let o = run(yaml, exec).await;
+    assert_eq!(o.summary.status, PipelineStatus::Failed);
+    let mut faults = o.summary.environment_faults.clone();
+    faults.sort();
+    // A job allowed to fail does not fail the run, whatever failed it.
+    assert_eq!(
+        faults,
+        [
+            ("full".to_string(), "the disk is full".to_string()),
+            ("lost".to_string(), "lost the engine".to_string()),
+        ]
+    );
+    assert_eq!(o.status("broken"), JobStatus::Failed);
+    assert_eq!(o.status("allowed"), JobStatus::AllowedFailure);
+}

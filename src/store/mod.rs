@@ -2,6 +2,7 @@
 //! stores jobs share, and the job result cache. All under the state directory, never in the checkout.
 
 pub mod job_states;
+pub mod liveness;
 pub mod past_runs;
 pub mod result_cache;
 pub mod runs;

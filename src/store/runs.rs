@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::store::liveness::RunLock;
 
 pub struct RunDir {
     pub id: String,
@@ -34,21 +35,45 @@ impl RunDir {
             format_time(now.as_secs()),
             now.subsec_millis()
         );
+        // `create_dir` (not `_all`) fails when the directory exists: two runs that start at once
+        // in one state directory never share one.
         let mut id = base.clone();
         let mut n = 1;
-        while runs.join(&id).exists() {
-            n += 1;
-            id = format!("{base}-{n}");
-        }
-        let path = runs.join(&id);
+        let path = loop {
+            let path = runs.join(&id);
+            match std::fs::create_dir(&path) {
+                Ok(()) => break path,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => {
+                    n += 1;
+                    id = format!("{base}-{n}");
+                }
+                Err(source) => return Err(Error::Io { path, source }),
+            }
+        };
         for sub in ["logs", "artifacts"] {
             std::fs::create_dir_all(path.join(sub)).map_err(|source| Error::Io {
                 path: path.join(sub),
                 source,
             })?;
         }
-        let _ = std::fs::write(runs.join("last"), &id);
+        // Written aside and renamed: a reader never sees half an id.
+        let last = runs.join(format!(".last-{id}"));
+        if std::fs::write(&last, &id).is_ok() {
+            let _ = std::fs::rename(&last, runs.join("last"));
+        }
         Ok(RunDir { id, path })
+    }
+
+    /// Creates a run directory and takes its lock, held by this process for as long as the
+    /// returned lock lives: `clean --containers` knows from it that the run is alive
+    /// (`store::liveness`).
+    pub fn create_locked(state: &Path) -> Result<(RunDir, RunLock), Error> {
+        let dir = RunDir::create(state)?;
+        let lock = RunLock::acquire(&dir.path).map_err(|source| Error::Io {
+            path: dir.path.join("lock"),
+            source,
+        })?;
+        Ok((dir, lock))
     }
 
     pub fn log_path(&self, job: &str, attempt: u32) -> PathBuf {
@@ -93,6 +118,11 @@ pub fn last(state: &Path) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// Whether `id` can be a run id: what an engine's label says is not trusted as a path.
+pub fn is_run_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// `YYYYMMDD-HHMMSS` in UTC.
 fn format_time(secs: u64) -> String {
     let days = (secs / 86400) as i64;
@@ -123,6 +153,33 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    }
+
+    #[test]
+    fn runs_created_at_once_by_many_threads_in_one_state_directory_are_distinct() {
+        let state = tempfile::tempdir().unwrap();
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..10)
+                            .map(|_| super::RunDir::create(state.path()).unwrap().id)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 80, "{ids:?}");
+        assert!(ids.iter().all(|id| super::is_run_id(id)), "{ids:?}");
+        let last = super::last(state.path()).unwrap();
+        assert!(ids.contains(&last), "{last}");
     }
 
     #[test]

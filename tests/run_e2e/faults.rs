@@ -133,7 +133,12 @@ small:
     // The whole state directory (runs, logs, artifacts, the result cache) on 2 MB.
     let disk = Tmpfs::mount(&p.state(), "2m");
     let run = p.run_args(&engine, &["run", "--json"]);
-    run.expect(1, &[("big", "failed"), ("small", "success")]);
+    // The host's fault, not the job's: exit 2, as for any other fault of the environment.
+    run.expect(2, &[("big", "failed"), ("small", "success")]);
+    assert!(
+        run.stderr.contains("job big: this host's disk is full"),
+        "{run}"
+    );
     let big = run.finished("big");
     let reason = big["reason"].as_str().unwrap_or_default();
     let artifacts = run.run_dir().join("artifacts").join("big");

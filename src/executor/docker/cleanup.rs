@@ -11,6 +11,8 @@ use bollard::query_parameters::{
 };
 use tokio_util::task::TaskTracker;
 
+use crate::store::liveness::Liveness;
+
 use super::engine::CALL_LIMIT;
 
 /// An engine call that gives up after [`CALL_LIMIT`]: a wedged engine must not hang a run's end.
@@ -74,28 +76,139 @@ pub async fn remove_labelled_except(docker: &Docker, filter: &str, kept: &[Strin
     }
 }
 
-/// What [`remove_stale`] removed.
+/// What a sweep of dead runs' objects removed, and what it kept.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
     pub containers: usize,
     pub networks: usize,
     pub volumes: usize,
+    /// Objects of runs still alive, kept.
+    pub kept_alive: usize,
+    /// Objects whose run's liveness is unknown (another host, an older version), kept.
+    pub kept_unknown: usize,
 }
 
-/// Removes what runs that no longer exist left on the engine (a process killed with SIGKILL
-/// cannot clean up): every object carrying `label` (`tezos-ci-local` for all) except running
-/// containers and containers created in the last `young` seconds (a run starting now, or one
-/// collecting what its job left), and the networks and volumes such containers use (the engine
-/// refuses to remove those).
-pub async fn remove_stale(docker: &Docker, label: &str, young: i64) -> Swept {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let live = |c: &ContainerSummary| {
-        c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running")
-            || c.created.is_some_and(|t| now - t < young)
+/// Removes what runs that are dead left on the engine (a process killed with SIGKILL cannot
+/// clean up): every object carrying `filter` (`tezos-ci-local` for all) that `liveness`, given
+/// its labels, says is [`Liveness::Dead`], running containers included, at once. Networks and
+/// volumes a kept container uses stay (the engine refuses to remove them).
+pub async fn remove_dead(
+    docker: &Docker,
+    filter: &str,
+    liveness: impl Fn(&HashMap<String, String>) -> Liveness,
+) -> Swept {
+    let mut swept = Swept::default();
+    let mut judge = |labels: Option<&HashMap<String, String>>| {
+        let empty = HashMap::new();
+        match liveness(labels.unwrap_or(&empty)) {
+            Liveness::Dead => true,
+            Liveness::Alive => {
+                swept.kept_alive += 1;
+                false
+            }
+            Liveness::Unknown => {
+                swept.kept_unknown += 1;
+                false
+            }
+        }
     };
-    sweep(docker, label, live, false).await
+    let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
+    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
+        all: true,
+        filters: Some(filters.clone()),
+        ..Default::default()
+    })))
+    .await
+    .unwrap_or_default();
+    let dead: Vec<String> = containers
+        .into_iter()
+        .filter(|c| judge(c.labels.as_ref()))
+        .filter_map(|c| c.id)
+        .collect();
+    let networks = bounded(docker.list_networks(Some(ListNetworksOptions {
+        filters: Some(filters.clone()),
+    })))
+    .await
+    .unwrap_or_default();
+    let dead_networks: Vec<String> = networks
+        .into_iter()
+        .filter(|n| judge(n.labels.as_ref()))
+        .filter_map(|n| n.id)
+        .collect();
+    let volumes = bounded(docker.list_volumes(Some(ListVolumesOptions {
+        filters: Some(filters),
+    })))
+    .await
+    .and_then(|v| v.volumes)
+    .unwrap_or_default();
+    let dead_volumes: Vec<String> = volumes
+        .into_iter()
+        .filter(|v| judge(Some(&v.labels)))
+        .map(|v| v.name)
+        .collect();
+    let removals = dead.iter().map(|id| {
+        bounded(docker.remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        ))
+    });
+    let removed = futures_util::future::join_all(removals).await;
+    swept.containers = removed.iter().filter(|r| r.is_some()).count();
+    for n in &dead_networks {
+        if bounded(docker.remove_network(n)).await.is_some() {
+            swept.networks += 1;
+        }
+    }
+    // Their containers were just removed: the engine may still be releasing them.
+    let removals = dead_volumes.iter().map(|v| remove_volume(docker, v, true));
+    swept.volumes = futures_util::future::join_all(removals)
+        .await
+        .into_iter()
+        .filter(|removed| *removed)
+        .count();
+    swept
+}
+
+/// How many objects carrying `filter` `liveness` says are of dead runs, without removing any:
+/// what a run warns about when it starts.
+pub async fn count_dead(
+    docker: &Docker,
+    filter: &str,
+    liveness: impl Fn(&HashMap<String, String>) -> Liveness,
+) -> Swept {
+    let dead = |labels: Option<&HashMap<String, String>>| {
+        labels.is_some_and(|l| liveness(l) == Liveness::Dead)
+    };
+    let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
+    // The three lists at once: this runs beside a run that has just started.
+    let (containers, networks, volumes) = futures_util::join!(
+        bounded(docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters.clone()),
+            ..Default::default()
+        }))),
+        bounded(docker.list_networks(Some(ListNetworksOptions {
+            filters: Some(filters.clone()),
+        }))),
+        bounded(docker.list_volumes(Some(ListVolumesOptions {
+            filters: Some(filters.clone()),
+        }))),
+    );
+    let mut swept = Swept::default();
+    if let Some(c) = containers {
+        swept.containers = c.iter().filter(|c| dead(c.labels.as_ref())).count();
+    }
+    if let Some(n) = networks {
+        swept.networks = n.iter().filter(|n| dead(n.labels.as_ref())).count();
+    }
+    if let Some(v) = volumes.and_then(|v| v.volumes) {
+        swept.volumes = v.iter().filter(|v| dead(Some(&v.labels))).count();
+    }
+    swept
 }
 
 /// Removes the containers carrying `filter` but those `keep` says, then its networks and
@@ -155,6 +268,30 @@ async fn sweep(
         }
     }
     swept
+}
+
+/// The file in an attempt's host directory (`tcl-job-*`) that names the process that made it.
+pub(crate) const JOB_DIR_OWNER: &str = "tezos-ci-local.owner";
+
+/// Removes the attempts' host directories (`tcl-job-*` in `work_dir`: overlay upper layers,
+/// staged files) that dead processes of this host left; returns how many. Run after the engine
+/// sweep: a directory an overlay volume still mounts is kept by the kernel anyway.
+pub fn remove_dead_job_dirs(work_dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return 0;
+    };
+    let here = crate::store::liveness::Owner::current();
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tcl-job-"))
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join(JOB_DIR_OWNER))
+                .ok()
+                .and_then(|l| crate::store::liveness::Owner::parse(l.trim()))
+                .is_some_and(|o| o.liveness(here) == Liveness::Dead)
+        })
+        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
+        .count()
 }
 
 /// Removes a volume. A container removed from outside the run (`docker rm -f` while its job

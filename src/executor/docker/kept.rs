@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::{LABEL, LABEL_ATTEMPT, LABEL_JOB, LABEL_RUN};
+use super::{LABEL, LABEL_ATTEMPT, LABEL_JOB, LABEL_OWNER, LABEL_RUN};
 use crate::executor::kept::Kept;
 
 /// The shell: bash where the image has it, else sh.
@@ -72,6 +72,11 @@ pub async fn shell(docker: &Docker, kept: &Kept) -> Result<i64, String> {
         (LABEL_RUN.to_string(), kept.run_id.clone()),
         (LABEL_JOB.to_string(), kept.job.clone()),
         (LABEL_ATTEMPT.to_string(), kept.attempt.clone()),
+        // The shell's process, alive while the session lasts.
+        (
+            LABEL_OWNER.to_string(),
+            crate::store::liveness::Owner::current().label(),
+        ),
     ]);
     let entrypoint = match &kept.entrypoint {
         Some(e) if e.is_empty() => Some(vec![String::new()]),

@@ -29,8 +29,9 @@ use crate::executor::artifacts::Collection;
 use crate::executor::kept::Kept;
 use crate::executor::lifecycle::{Backend, Ended, Environment, Lifecycle, ProjectFiles, Step};
 use crate::executor::tarball::Part;
+use crate::store::liveness::Owner;
 use cleanup::{Leftovers, Pending};
-pub use cleanup::{Swept, remove_labelled, remove_stale};
+pub use cleanup::{Swept, count_dead, remove_dead, remove_dead_job_dirs, remove_labelled};
 use container::Stage;
 use engine::{DockerOptions, Engine};
 use volume::JobVolume;
@@ -41,9 +42,18 @@ pub const LABEL: &str = "tezos-ci-local";
 pub const LABEL_RUN: &str = "tezos-ci-local.run";
 pub const LABEL_JOB: &str = "tezos-ci-local.job";
 pub const LABEL_ATTEMPT: &str = "tezos-ci-local.attempt";
+/// ...and the process that made it (`store::liveness::Owner`): whether its run is alive.
+pub const LABEL_OWNER: &str = "tezos-ci-local.owner";
+/// On the objects of attempts that `--keep-failed` may keep: what a dead run left on purpose
+/// is no leftover to warn about (`clean --containers` still removes it).
+pub const LABEL_KEEP: &str = "tezos-ci-local.keep";
 
 /// How long the end of a run waits for attempts' removals before sweeping by the run's label.
 const REMOVAL_LIMIT: Duration = Duration::from_secs(60);
+
+/// How long an engine has to answer a ping after an attempt failed on it before it is taken
+/// for lost.
+const ANSWER_LIMIT: Duration = Duration::from_secs(10);
 
 /// GitLab's lifecycle on a Docker engine.
 pub type DockerExecutor = Lifecycle<DockerBackend>;
@@ -93,9 +103,15 @@ impl Lifecycle<DockerBackend> {
         self.backend().pending.wait(REMOVAL_LIMIT).await
     }
 
-    /// Removes what runs that no longer exist left on the engine (see [`remove_stale`]).
-    pub async fn remove_stale(&self, young_secs: i64) -> Swept {
-        remove_stale(&self.backend().engine.docker, LABEL, young_secs).await
+    /// Removes what dead runs left on the engine: the objects carrying `filter` (`LABEL` for
+    /// all, `LABEL_RUN=ID` for one run) that `liveness` says are of dead runs (see
+    /// [`remove_dead`]).
+    pub async fn remove_dead(
+        &self,
+        filter: &str,
+        liveness: impl Fn(&HashMap<String, String>) -> crate::store::liveness::Liveness,
+    ) -> Swept {
+        remove_dead(&self.backend().engine.docker, filter, liveness).await
     }
 
     /// The engine client, for callers that need more than jobs (tests, diagnostics).
@@ -120,12 +136,16 @@ impl Backend for DockerBackend {
             slug(&spec.run_id, 24),
             slug(&spec.job, 40)
         );
-        let labels = HashMap::from([
+        let mut labels = HashMap::from([
             (LABEL.to_string(), "1".to_string()),
             (LABEL_RUN.to_string(), spec.run_id.clone()),
             (LABEL_JOB.to_string(), spec.job.clone()),
             (LABEL_ATTEMPT.to_string(), id.clone()),
+            (LABEL_OWNER.to_string(), Owner::current().label()),
         ]);
+        if spec.keep.is_some() {
+            labels.insert(LABEL_KEEP.to_string(), "1".to_string());
+        }
         let dir = tempfile::Builder::new()
             .prefix("tcl-job-")
             .tempdir_in(&self.options.work_dir)
@@ -136,6 +156,11 @@ impl Backend for DockerBackend {
                 )
             })?;
         let job_dir = dir.path().to_path_buf();
+        // Whose it is: a run killed outright cannot remove it, `clean --containers` then does.
+        let _ = std::fs::write(
+            job_dir.join(cleanup::JOB_DIR_OWNER),
+            Owner::current().label(),
+        );
         Ok(Box::new(DockerEnv {
             engine: self.engine.clone(),
             options: self.options.clone(),
@@ -186,6 +211,16 @@ impl Backend for DockerBackend {
         Box::pin(async move {
             pending.wait(REMOVAL_LIMIT).await;
             cleanup::remove_labelled_except(&docker, &filter, &kept).await
+        })
+    }
+
+    fn answers(&self) -> BoxFuture<'static, bool> {
+        let docker = self.engine.docker.clone();
+        Box::pin(async move {
+            matches!(
+                tokio::time::timeout(ANSWER_LIMIT, docker.ping()).await,
+                Ok(Ok(_))
+            )
         })
     }
 }

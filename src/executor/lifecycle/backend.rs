@@ -36,6 +36,12 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Removes anything the run `run_id` may have left (idempotent).
     fn cleanup(&self, run_id: &str) -> BoxFuture<'static, ()>;
+
+    /// Whether the place jobs run still answers, asked after an attempt failed outside its
+    /// script: one that does not lost the job (an environment fault, not the job's).
+    fn answers(&self) -> BoxFuture<'static, bool> {
+        Box::pin(async { true })
+    }
 }
 
 /// What the project directory starts with, bottom first: the run's snapshot

@@ -134,6 +134,7 @@ async fn run_attempt(
                         path.display()
                     ))
                 }
+                None if !backend.answers().await => FailureReason::EngineLost(msg),
                 None => FailureReason::SystemFailure(msg),
             };
             JobOutcome::status_only(AttemptStatus::Failed {

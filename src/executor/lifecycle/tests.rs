@@ -160,3 +160,27 @@ fn go_durations() {
     assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
     assert_eq!(go_duration(Duration::from_secs(125)), "2m5s");
 }
+
+#[tokio::test]
+async fn a_failure_is_the_engine_lost_only_when_the_engine_then_does_not_answer() {
+    let backend = FakeBackend::new(&[("step", FakeStep::LosesEngine("stream broke".into()))]);
+    let (outcome, _) = run(&backend, CancellationToken::new()).await;
+    assert_eq!(
+        outcome.status,
+        AttemptStatus::Failed {
+            exit_code: None,
+            reason: FailureReason::EngineLost("stream broke".into()),
+        }
+    );
+    assert!(FailureReason::EngineLost(String::new()).is_environment());
+    let backend = FakeBackend::new(&[("step", FakeStep::Errs("no such image".into()))]);
+    let (outcome, _) = run(&backend, CancellationToken::new()).await;
+    assert_eq!(
+        outcome.status,
+        AttemptStatus::Failed {
+            exit_code: None,
+            reason: FailureReason::SystemFailure("no such image".into()),
+        }
+    );
+    assert!(!FailureReason::SystemFailure(String::new()).is_environment());
+}
