@@ -78,15 +78,16 @@ fn a_failed_run_ends_with_the_next_steps_and_logs_suggests_names() {
     // Another directory, the same state directory: none of this checkout's runs.
     let elsewhere = tempfile::tempdir().unwrap();
     Test::in_project(&p)
-        .args(&["-C", elsewhere.path().to_str().unwrap(), "runs", "--json"])
+        .directory(elsewhere.path())
+        .args(&["runs", "--json"])
         .stdout_json(serde_json::json!([]))
         .run();
     p.test(&["logs", "unit_test"])
         .status(2)
-        .stderr(
-            "error: no job `unit_test` in the last run (did you mean `unit_tests`?); \
-             `tezos-ci-local runs` lists the runs\n",
-        )
+        .stderr(&format!(
+            "error: no log for job `unit_test` in run {id} (it did not run) \
+             (did you mean `unit_tests`?)\n"
+        ))
         .run();
 }
 

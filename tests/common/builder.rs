@@ -14,6 +14,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,7 @@ enum Held<'p> {
 #[must_use = "a Test does nothing until `.run()`"]
 pub struct Test<'p> {
     project: Held<'p>,
+    directory: Option<PathBuf>,
     args: Vec<OsString>,
     env: Vec<(OsString, Option<OsString>)>,
     limit: Duration,
@@ -78,6 +80,7 @@ impl<'p> Test<'p> {
     fn with_project(project: Held<'p>) -> Test<'p> {
         Test {
             project,
+            directory: None,
             args: Vec::new(),
             env: Vec::new(),
             limit: RUN_LIMIT,
@@ -122,6 +125,12 @@ impl<'p> Test<'p> {
         let p = self.project();
         p.add_bare_origin();
         p.git(&["push", "-q", "-u", "origin", "main"]);
+        self
+    }
+
+    /// Runs in `dir` (`-C DIR`) instead of the checkout, with the project's state directory.
+    pub fn directory(mut self, dir: &Path) -> Self {
+        self.directory = Some(dir.to_path_buf());
         self
     }
 
@@ -218,7 +227,10 @@ impl<'p> Test<'p> {
     /// expectation, and returns what it did.
     #[track_caller]
     pub fn run(self) -> Run {
-        let mut c = self.project().command();
+        let mut c = match &self.directory {
+            Some(dir) => self.project().command_in(dir),
+            None => self.project().command(),
+        };
         c.args(&self.args);
         for (key, value) in &self.env {
             match value {

@@ -157,9 +157,15 @@ impl Project {
     /// inherited that would change what it does (colour, git configuration, a pipeline source,
     /// a state directory), and no standard input.
     pub fn command(&self) -> Command {
+        self.command_in(&self.repo)
+    }
+
+    /// [`Project::command`] with another directory given to `-C`: this project's state
+    /// directory seen from elsewhere.
+    pub fn command_in(&self, dir: &Path) -> Command {
         let mut c = Command::new(BIN);
         c.arg("-C")
-            .arg(self.repo())
+            .arg(dir)
             .arg("--state-dir")
             .arg(self.state())
             .env_remove("TEZOS_CI_LOCAL_STATE_DIR")
