@@ -315,6 +315,11 @@ impl Project {
             .stderr
     }
 
+    /// Runs `args`, expects exit code 2, nothing on stdout and exactly `stderr`.
+    pub fn refuses(&self, args: &[&str], stderr: &str) -> Run {
+        self.test(args).status(2).stderr(stderr).run()
+    }
+
     /// `validate`, expected to fail: its stderr.
     pub fn invalid(&self) -> String {
         self.fails(&["validate"])
