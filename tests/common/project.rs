@@ -145,8 +145,7 @@ impl Project {
 
     /// Adds an `origin` (a new bare repository beside the checkout) and pushes `branch` to it
     /// with upstream tracking, as `git push -u origin BRANCH` does; the remote's path.
-    // `&mut` as callers have always held it mutably.
-    #[allow(clippy::needless_pass_by_ref_mut)]
+    // `&mut`, as callers have always held it: a `&self` would leave their `mut` unused.
     pub fn push_to_new_origin(&mut self, branch: &str) -> PathBuf {
         let remote = self.add_bare_origin();
         self.git(&["push", "-q", "-u", "origin", branch]);
