@@ -18,23 +18,24 @@ unit_tests:
 #[test]
 fn a_mistyped_job_name_gets_did_you_mean() {
     let p = Project::new(PIPELINE, &[]);
-    for args in [
-        &["run", "build_x86"][..],
-        &["explain", "build_x86"],
-        &["run", "BUILD_X86_64"],
+    for (args, typed) in [
+        (&["run", "build_x86"][..], "build_x86"),
+        (&["explain", "build_x86"], "build_x86"),
+        (&["run", "BUILD_X86_64"], "BUILD_X86_64"),
     ] {
-        let run = Run::of(p.command().args(args), RUN_LIMIT);
-        assert_eq!(run.code, 2, "{args:?}: {run}");
-        assert!(
-            run.stderr
-                .contains("(did you mean `build_x86_64`?); `tezos-ci-local list --all` shows them"),
-            "{args:?}: {run}"
-        );
+        p.test(args)
+            .status(2)
+            .stderr(&format!(
+                "error: no job `{typed}` in the pipeline (did you mean `build_x86_64`?); \
+                 `tezos-ci-local list --all` shows them\n"
+            ))
+            .run();
     }
     // Nothing close: no suggestion.
-    let run = Run::of(p.command().args(["explain", "deploy"]), RUN_LIMIT);
-    assert_eq!(run.code, 2, "{run}");
-    assert!(!run.stderr.contains("did you mean"), "{run}");
+    p.test(&["explain", "deploy"])
+        .status(2)
+        .stderr("error: no job `deploy` in the pipeline; `tezos-ci-local list --all` shows them\n")
+        .run();
 }
 
 #[test]
@@ -57,12 +58,11 @@ fn a_failed_run_ends_with_the_next_steps_and_logs_suggests_names() {
     );
     assert!(p.logs("unit_tests").contains("failing on purpose"));
     // The run is recorded with its facts, and listed for this checkout only.
-    let runs = Run::of(
-        p.command().args(["runs", "--json", "--limit", "1"]),
-        RUN_LIMIT,
-    );
-    assert_eq!(runs.code, 0, "{runs}");
-    let listed: serde_json::Value = serde_json::from_str(&runs.stdout).unwrap();
+    let runs = p
+        .test(&["runs", "--json", "--limit", "1"])
+        .stdout_any()
+        .run();
+    let listed = runs.json();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 1, "{runs}");
     let id = listed[0]["id"].as_str().unwrap();
@@ -75,26 +75,20 @@ fn a_failed_run_ends_with_the_next_steps_and_logs_suggests_names() {
     assert_eq!(listed[0]["branch"], "main", "{runs}");
     assert_eq!(listed[0]["commit"], p.head(), "{runs}");
     assert!(listed[0]["duration_ms"].as_u64().is_some(), "{runs}");
+    // Another directory, the same state directory: none of this checkout's runs.
     let elsewhere = tempfile::tempdir().unwrap();
-    let other = Run::of(
-        std::process::Command::new(BIN)
-            .args(["-C", elsewhere.path().to_str().unwrap(), "--state-dir"])
-            .arg(p.state())
-            .args(["runs", "--json"]),
-        RUN_LIMIT,
-    );
-    assert_eq!(other.code, 0, "{other}");
-    assert_eq!(
-        other.stdout.trim(),
-        "[]",
-        "another directory's runs: {other}"
-    );
-    let logs = Run::of(p.command().args(["logs", "unit_test"]), RUN_LIMIT);
-    assert_eq!(logs.code, 2, "{logs}");
-    assert!(
-        logs.stderr.contains("(did you mean `unit_tests`?)"),
-        "{logs}"
-    );
+    Test::in_project(&p)
+        .directory(elsewhere.path())
+        .args(&["runs", "--json"])
+        .stdout_json(serde_json::json!([]))
+        .run();
+    p.test(&["logs", "unit_test"])
+        .status(2)
+        .stderr(&format!(
+            "error: no log for job `unit_test` in run {id} (it did not run) \
+             (did you mean `unit_tests`?)\n"
+        ))
+        .run();
 }
 
 /// `graph` draws every dependency the scheduler uses: `x` waits for `z` (an earlier stage, not
@@ -105,15 +99,25 @@ fn graph_draws_a_dependency_on_an_earlier_non_adjacent_stage() {
               z: {stage: one, script: [x]}\n\
               y: {stage: two, needs: [], script: [x]}\n\
               x: {stage: three, script: [x]}\n";
-    let p = Project::new(ci, &[]);
-    let run = Run::of(
-        p.command().args(["graph", "--format", "mermaid"]),
-        RUN_LIMIT,
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let edges: Vec<&str> = run.stdout.lines().filter(|l| l.contains("-->")).collect();
-    // z is j0, y is j1, x is j2.
-    assert_eq!(edges, ["  j0 --> j2", "  j1 --> j2"], "{run}");
+    Test::new()
+        .ci(ci)
+        .args(&["graph", "--format", "mermaid"])
+        .stdout(
+            "flowchart LR
+  subgraph one[\"one\"]
+    j0[\"z\"]
+  end
+  subgraph two[\"two\"]
+    j1[\"y\"]
+  end
+  subgraph three[\"three\"]
+    j2[\"x\"]
+  end
+  j0 --> j2
+  j1 --> j2
+",
+        )
+        .run();
 }
 
 /// A job with no image and no default is found before anything runs, with the fix.
@@ -121,22 +125,19 @@ fn graph_draws_a_dependency_on_an_earlier_non_adjacent_stage() {
 fn a_job_without_an_image_is_an_error_before_the_run() {
     let p = Project::new("build:\n  script: [make]\n", &[]);
     for args in [&["validate"][..], &["run"], &["run", "--dry-run"]] {
-        let run = Run::of(p.command().args(args), RUN_LIMIT);
-        assert_eq!(run.code, 2, "{args:?}: {run}");
-        assert_eq!(
-            run.stderr,
-            "error: job `build` (.gitlab-ci.yml:2:9) names no `image:` and the pipeline has no \
-             `default: image:`; add one of them, or pass --default-image IMAGE\n",
-            "{args:?}"
-        );
+        p.test(args)
+            .status(2)
+            .stderr(
+                "error: job `build` (.gitlab-ci.yml:2:9) names no `image:` and the pipeline has \
+                 no `default: image:`; add one of them, or pass --default-image IMAGE\n",
+            )
+            .run();
     }
-    let run = Run::of(
-        p.command().args([
-            "validate",
-            "--default-image",
-            "tezos-ci-local/busybox:amd64",
-        ]),
-        RUN_LIMIT,
-    );
-    assert_eq!(run.code, 0, "{run}");
+    p.test(&[
+        "validate",
+        "--default-image",
+        "tezos-ci-local/busybox:amd64",
+    ])
+    .stdout(".gitlab-ci.yml: valid (1 jobs, 1 in this push pipeline)\n")
+    .run();
 }

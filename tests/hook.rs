@@ -21,13 +21,36 @@ check:
     - test "$(cat verdict.txt)" = pass
 "#;
 
+/// git push's exit status when a pre-push hook refuses the push.
+const GIT_PUSH_REFUSED: i32 = 1;
+
 const USER_HOOK: &str = "#!/bin/sh\n# the user's own hook\nexit 0\n";
 
-/// `tezos-ci-local -C REPO hook ARGS`.
-fn hook(p: &Project, args: &[&str]) -> Run {
-    let mut c = p.command();
-    c.arg("hook").args(args);
-    Run::of(&mut c, RUN_LIMIT)
+/// `tezos-ci-local -C REPO hook ARGS`, expected to succeed and print `stdout`.
+fn hook(p: &Project, args: &[&str], stdout: &str) -> Run {
+    Test::in_project(p)
+        .arg("hook")
+        .args(args)
+        .stdout(stdout)
+        .run()
+}
+
+/// `hook ARGS`, expected to fail (exit 2) with `stderr` and print nothing.
+fn hook_refused(p: &Project, args: &[&str], stderr: &str) -> Run {
+    Test::in_project(p)
+        .arg("hook")
+        .args(args)
+        .status(2)
+        .stderr(stderr)
+        .run()
+}
+
+/// What `hook install` says when it installed `hook` (a path) to run `what`.
+fn installed(hook: &Path, what: &str) -> String {
+    format!(
+        "Installed {}: pushes now run {what} first.\n",
+        hook.display()
+    )
 }
 
 fn hooks_dir(p: &Project) -> PathBuf {
@@ -57,26 +80,22 @@ fn install_writes_an_executable_hook_and_uninstall_removes_it() {
     let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
     let pre_push = hooks_dir(&p).join("pre-push");
 
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(&p, &["install"], &installed(&pre_push, "the pipeline"));
     assert!(read(&pre_push).contains(MARKER));
     assert!(read(&pre_push).starts_with("#!/bin/sh\n"));
     assert!(is_executable(&pre_push));
     assert!(!hooks_dir(&p).join(SAVED).exists(), "nothing to keep");
 
     // Installing again replaces ours and keeps nothing (ours is not a user's hook).
-    let run = hook(&p, &["install", "check"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(&p, &["install", "check"], &installed(&pre_push, "check"));
     // The jobs and options are stored as data, not as a command line written by hand.
-    assert!(read(&pre_push).contains(r#""jobs":["check"]"#), "{run}");
+    assert!(read(&pre_push).contains(r#""jobs":["check"]"#));
     assert!(!hooks_dir(&p).join(SAVED).exists());
 
-    let run = hook(&p, &["uninstall"]);
-    assert_eq!(run.code, 0, "{run}");
+    let removed = format!("Removed {}.\n", pre_push.display());
+    hook(&p, &["uninstall"], &removed);
     assert!(!pre_push.exists());
-    let run = hook(&p, &["uninstall"]);
-    assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains("No pre-push hook"), "{run}");
+    hook(&p, &["uninstall"], "No pre-push hook to remove.\n");
 }
 
 #[test]
@@ -86,30 +105,37 @@ fn a_users_hook_is_kept_and_given_back() {
     let saved = hooks_dir(&p).join(SAVED);
     write_executable(&pre_push, USER_HOOK);
 
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
-    assert!(run.stdout.contains(SAVED), "{run}");
+    let kept = format!(
+        "Kept the existing hook as {}; it runs first.\n{}",
+        saved.display(),
+        installed(&pre_push, "the pipeline")
+    );
+    hook(&p, &["install"], &kept);
     assert!(read(&pre_push).contains(MARKER));
     assert_eq!(read(&saved), USER_HOOK);
     assert!(is_executable(&saved));
 
     // A second install does not put our hook in the place of the user's.
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(&p, &["install"], &installed(&pre_push, "the pipeline"));
     assert_eq!(read(&saved), USER_HOOK);
 
-    let run = hook(&p, &["uninstall"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(
+        &p,
+        &["uninstall"],
+        "Removed the tezos-ci-local hook and restored the previous one.\n",
+    );
     assert_eq!(read(&pre_push), USER_HOOK);
     assert!(is_executable(&pre_push));
     assert!(!saved.exists());
 
     // Uninstall does not remove a hook it did not write.
-    let run = hook(&p, &["uninstall"]);
-    assert_eq!(run.code, 2, "{run}");
-    assert!(
-        run.stderr.contains("not written by tezos-ci-local"),
-        "{run}"
+    hook_refused(
+        &p,
+        &["uninstall"],
+        &format!(
+            "error: {} was not written by tezos-ci-local; left as it is\n",
+            pre_push.display()
+        ),
     );
     assert_eq!(read(&pre_push), USER_HOOK);
 }
@@ -123,9 +149,15 @@ fn install_refuses_when_both_a_users_hook_and_a_kept_one_are_there() {
     let older = "#!/bin/sh\n# an older hook, kept by hand\nexit 0\n";
     write_executable(&saved, older);
 
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 2, "{run}");
-    assert!(run.stderr.contains("move one of them away"), "{run}");
+    hook_refused(
+        &p,
+        &["install"],
+        &format!(
+            "error: {} exists and so does {}; move one of them away, then install again\n",
+            pre_push.display(),
+            saved.display()
+        ),
+    );
     assert_eq!(read(&pre_push), USER_HOOK);
     assert_eq!(read(&saved), older);
 }
@@ -135,15 +167,17 @@ fn install_writes_where_core_hooks_path_says() {
     let p = Project::new(PIPELINE, &[("verdict.txt", "pass\n")]);
     git(&p.repo(), &["config", "core.hooksPath", "githooks"]);
 
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
     let pre_push = p.repo().join("githooks/pre-push");
+    hook(&p, &["install"], &installed(&pre_push, "the pipeline"));
     assert!(read(&pre_push).contains(MARKER));
     assert!(is_executable(&pre_push));
     assert!(!hooks_dir(&p).join("pre-push").exists());
 
-    let run = hook(&p, &["uninstall"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(
+        &p,
+        &["uninstall"],
+        &format!("Removed {}.\n", pre_push.display()),
+    );
     assert!(!pre_push.exists());
 }
 
@@ -214,8 +248,11 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
         return;
     };
     let p = pushing_project();
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(
+        &p,
+        &["install"],
+        &installed(&hooks_dir(&p).join("pre-push"), "the pipeline"),
+    );
 
     let passing = p.head();
     let pushed = push(&p);
@@ -244,7 +281,7 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
     let failing = p.head();
     p.write("verdict.txt", "pass\n");
     let pushed = push(&p);
-    assert_ne!(pushed.code, 0, "{pushed}");
+    assert_eq!(pushed.code, GIT_PUSH_REFUSED, "{pushed}");
     let blocked = format!("tezos-ci-local: {} FAILED (refs/heads/main)", &failing[..8]);
     assert!(pushed.stderr.contains(&blocked), "{pushed}");
     assert!(!pushed.stdout.contains(" passed ("), "{pushed}");
@@ -269,8 +306,11 @@ fn a_push_is_let_through_when_the_pipeline_passes_and_blocked_when_a_job_fails()
 #[test]
 fn without_the_program_on_path_the_hook_blocks_the_push_and_says_why() {
     let p = pushing_project();
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(
+        &p,
+        &["install"],
+        &installed(&hooks_dir(&p).join("pre-push"), "the pipeline"),
+    );
     assert!(
         !read(&hooks_dir(&p).join("pre-push")).contains(BIN),
         "a hard-coded path"
@@ -282,7 +322,7 @@ fn without_the_program_on_path_the_hook_blocks_the_push_and_says_why() {
         .env("TEZOS_CI_LOCAL_STATE_DIR", p.state())
         .stdin(Stdio::null());
     let pushed = Run::of(&mut c, RUN_LIMIT);
-    assert_ne!(pushed.code, 0, "{pushed}");
+    assert_eq!(pushed.code, GIT_PUSH_REFUSED, "{pushed}");
     assert!(
         pushed.stderr.contains(
             "'tezos-ci-local' is not on PATH; install it (cargo install --locked --path .)"
@@ -304,11 +344,15 @@ fn a_failing_user_hook_blocks_the_push_before_the_pipeline_runs() {
             record.display()
         ),
     );
-    let run = hook(&p, &["install"]);
-    assert_eq!(run.code, 0, "{run}");
+    let kept = format!(
+        "Kept the existing hook as {}; it runs first.\n{}",
+        hooks_dir(&p).join(SAVED).display(),
+        installed(&pre_push, "the pipeline")
+    );
+    hook(&p, &["install"], &kept);
 
     let pushed = push(&p);
-    assert_ne!(pushed.code, 0, "{pushed}");
+    assert_eq!(pushed.code, GIT_PUSH_REFUSED, "{pushed}");
     assert!(pushed.stderr.contains("user hook says no"), "{pushed}");
     // It was called as git calls a pre-push hook: the remote's name first.
     assert_eq!(read(&record), "origin\n");
@@ -360,8 +404,11 @@ docs:
     let p = Project::new(ci, &[("docs/index.md", "# docs\n"), ("src/a.ml", "1\n")]);
     p.add_bare_origin();
     // Installed from `main`, with a variable; pushes come from `feature`.
-    let run = hook(&p, &["install", "--variable", "GREETING=hi"]);
-    assert_eq!(run.code, 0, "{run}");
+    hook(
+        &p,
+        &["install", "--variable", "GREETING=hi"],
+        &installed(&hooks_dir(&p).join("pre-push"), "the pipeline"),
+    );
     git(&p.repo(), &["checkout", "-q", "-b", "feature"]);
     let push = |p: &Project| push_branch(p, "feature");
 

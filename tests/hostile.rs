@@ -4,10 +4,17 @@
 //! under 2 s of CPU and 200 MB of memory (peak RSS of the child, from wait4's rusage).
 //! (The loader's fuzzer is `tests/fuzz_loader.rs`, a binary of its own: the peak RSS a child
 //! reports includes the test process's own, which must stay small.)
+//! Each file runs in a [`Project`] of the common harness, with its command; not through the
+//! builder, whose waiting cannot give the child's rusage. What the error must say is a part of
+//! it (`# expect:`), not all of it: the corpus states the point of each case, not its wording.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
+
+use common::Project;
 
 const CPU_LIMIT: Duration = Duration::from_secs(2);
 const RSS_LIMIT_KIB: i64 = 200 * 1024;
@@ -41,15 +48,10 @@ struct Outcome {
 
 // The child is reaped by wait4(2), which Child::wait cannot do (it gives no rusage).
 #[allow(clippy::zombie_processes)]
-fn validate(dir: &Path) -> Outcome {
-    let state = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tezos-ci-local"))
-        .args(["-C"])
-        .arg(dir)
-        .arg("--state-dir")
-        .arg(state.path())
+fn validate(project: &Project) -> Outcome {
+    let mut child = project
+        .command()
         .arg("validate")
-        .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -97,9 +99,9 @@ fn every_hostile_pipeline_is_refused_with_exit_2_quickly_and_in_little_memory() 
         let text = std::fs::read(file).unwrap();
         let expect = header(&text, "expect").unwrap_or_else(|| panic!("{name}: no `# expect:`"));
         let line = header(&text, "line");
-        let project = tempfile::tempdir().unwrap();
+        let project = Project::new();
         std::fs::write(project.path().join(".gitlab-ci.yml"), &text).unwrap();
-        let out = validate(project.path());
+        let out = validate(&project);
         let mut problems = Vec::new();
         if out.code != 2 {
             problems.push(format!("exit {}", out.code));

@@ -2,35 +2,37 @@
 //! quietly, bash completes after a subcommand and completes job names (run through bash's own
 //! completion function), gitlab-ci-local's spellings get a hint, `--color` is obeyed.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tezos-ci-local");
+use common::{BIN, Project, Test};
 
 const PIPELINE: &str = "build:\n  image: tezos-ci-local/busybox:amd64\n  script: [echo hi]\n\
 unit:\n  image: tezos-ci-local/busybox:amd64\n  script: [echo hi]\n";
 
-/// A directory with a pipeline of 120 jobs (enough output to outlast a pipe's first line).
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+/// A checkout with a pipeline of 120 jobs (enough output to outlast a pipe's first line).
+fn project() -> Project {
     let mut ci = String::from(PIPELINE);
     for i in 0..120 {
         ci.push_str(&format!(
             "job_{i}:\n  image: tezos-ci-local/busybox:amd64\n  script: [echo {i}]\n"
         ));
     }
-    std::fs::write(dir.path().join(".gitlab-ci.yml"), ci).unwrap();
-    dir
+    let p = Project::new();
+    p.write_raw(".gitlab-ci.yml", &ci);
+    p
 }
 
-/// Runs the binary with `args` in `dir`, reads the first line of its stdout, then closes the
-/// pipe (as `| head -1` does) and returns that line, the exit status and stderr.
-fn first_line_then_close(dir: &Path, args: &[&str]) -> (String, std::process::ExitStatus, String) {
-    let mut child = Command::new(BIN)
+/// Runs the binary with `args` in `p`, reads the first line of its stdout, then closes the
+/// pipe (as `| head -1` does) and returns that line, the exit status and stderr. (Not the
+/// builder: the test is what happens when the reader goes away mid-output.)
+fn first_line_then_close(p: &Project, args: &[&str]) -> (String, std::process::ExitStatus, String) {
+    let mut child = p
+        .command()
         .args(args)
-        .current_dir(dir)
-        .env("TEZOS_CI_LOCAL_STATE_DIR", dir.join("state"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -51,7 +53,7 @@ fn first_line_then_close(dir: &Path, args: &[&str]) -> (String, std::process::Ex
 #[test]
 fn a_closed_pipe_ends_a_printing_command_quietly() {
     use std::os::unix::process::ExitStatusExt;
-    let dir = project();
+    let p = project();
     for args in [
         &["completions", "zsh"][..],
         &["completions", "bash"],
@@ -59,7 +61,7 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
         &["list"],
         &["graph"],
     ] {
-        let (line, status, stderr) = first_line_then_close(dir.path(), args);
+        let (line, status, stderr) = first_line_then_close(&p, args);
         assert!(!line.is_empty(), "{args:?}: no first line");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         // Either it finished before the pipe closed, or SIGPIPE ended it: never exit 101.
@@ -73,11 +75,10 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
 /// The completions bash would offer for `words` (the last one being completed), from the
 /// script `completions bash` prints, run by bash's completion machinery.
 fn bash_complete(dir: &Path, words: &[&str]) -> Vec<String> {
-    let script = Command::new(BIN)
-        .args(["completions", "bash"])
-        .output()
-        .unwrap();
-    assert!(script.status.success());
+    let script = Test::new()
+        .args(&["completions", "bash"])
+        .stdout_any()
+        .run();
     let script_path = dir.join("completion.bash");
     std::fs::write(&script_path, &script.stdout).unwrap();
     let quoted: Vec<String> = words
@@ -118,25 +119,23 @@ fn bash_complete(dir: &Path, words: &[&str]) -> Vec<String> {
 
 #[test]
 fn bash_completes_options_after_a_subcommand_and_job_names() {
-    let dir = project();
+    let p = project();
+    let dir = p.path().to_path_buf();
     assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "run", "--verb"]),
+        bash_complete(&dir, &["tezos-ci-local", "run", "--verb"]),
         ["--verbose"]
     );
     assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "explain", "--js"]),
+        bash_complete(&dir, &["tezos-ci-local", "explain", "--js"]),
         ["--json"]
     );
+    assert_eq!(bash_complete(&dir, &["tezos-ci-local", "li"]), ["list"]);
     assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "li"]),
-        ["list"]
-    );
-    assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "run", "bu"]),
+        bash_complete(&dir, &["tezos-ci-local", "run", "bu"]),
         ["build"]
     );
     assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "explain", "job_11"]),
+        bash_complete(&dir, &["tezos-ci-local", "explain", "job_11"]),
         (110..120)
             .map(|i| format!("job_{i}"))
             .chain(["job_11".to_string()])
@@ -145,64 +144,61 @@ fn bash_completes_options_after_a_subcommand_and_job_names() {
             .collect::<Vec<_>>()
     );
     // Job names come from the directory given with -C.
-    let other = tempfile::tempdir().unwrap();
-    std::fs::write(
-        other.path().join(".gitlab-ci.yml"),
-        "elsewhere:\n  script: [x]\n",
-    )
-    .unwrap();
+    let other = Project::with_ci("elsewhere:\n  script: [x]\n");
     let c = other.path().to_str().unwrap();
     assert_eq!(
-        bash_complete(dir.path(), &["tezos-ci-local", "-C", c, "logs", "e"]),
+        bash_complete(&dir, &["tezos-ci-local", "-C", c, "logs", "e"]),
         ["elsewhere"]
     );
 }
 
 #[test]
 fn gitlab_ci_local_spellings_get_a_hint() {
-    let dir = project();
-    for (arg, hint) in [
+    let p = project();
+    for (arg, given, hint) in [
         (
+            "--list",
             "--list",
             "hint: gitlab-ci-local's --list is `tezos-ci-local list`\n",
         ),
         (
             "--list-json",
+            "--list-json",
             "hint: gitlab-ci-local's --list-json is `tezos-ci-local list --json`\n",
         ),
         (
             "--cwd=x",
+            "--cwd",
             "hint: gitlab-ci-local's --cwd is `-C DIR` (--directory)\n",
         ),
     ] {
-        let out = Command::new(BIN)
-            .arg(arg)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{arg}");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert!(stderr.ends_with(hint), "{arg}: {stderr}");
+        // clap's usage line names the options given before (the builder's -C and --state-dir).
+        p.test(&[arg])
+            .status(2)
+            .stderr(&format!(
+                "error: unexpected argument '{given}' found\n\n\
+                 Usage: tezos-ci-local --directory <DIR> --state-dir <DIR>\n\n\
+                 For more information, try '--help'.\n{hint}"
+            ))
+            .run();
     }
 }
 
 #[test]
 fn color_is_what_the_flag_says() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".gitlab-ci.yml"), "job: [not a job]\n").unwrap();
-    let stderr = |args: &[&str], no_color: bool| {
-        let mut c = Command::new(BIN);
-        c.args(args).current_dir(dir.path()).env_remove("NO_COLOR");
-        if no_color {
-            c.env("NO_COLOR", "1");
-        }
-        let out = c.output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        String::from_utf8(out.stderr).unwrap()
-    };
+    let p = Project::with_ci("job: [not a job]\n");
+    let message = ".gitlab-ci.yml:1:1: job `job`: a job is a map of keywords, found a list\n";
+    let plain = format!("error: {message}");
+    let red = format!("\u{1b}[31m\u{1b}[1merror:\u{1b}[0m {message}");
     // Not a terminal: no color unless asked, and asking beats NO_COLOR.
-    assert!(!stderr(&["validate"], false).contains('\u{1b}'));
-    assert!(stderr(&["--color", "always", "validate"], true).contains("\u{1b}["));
-    assert!(stderr(&["validate", "--color=always"], false).contains("\u{1b}["));
-    assert!(!stderr(&["--color", "never", "validate"], false).contains('\u{1b}'));
+    for (args, no_color, expected) in [
+        (&["validate"][..], false, &plain),
+        (&["--color", "always", "validate"], true, &red),
+        (&["validate", "--color=always"], false, &red),
+        (&["--color", "never", "validate"], false, &plain),
+    ] {
+        let t = p.test(args).env_remove("NO_COLOR");
+        let t = if no_color { t.env("NO_COLOR", "1") } else { t };
+        t.status(2).stderr(expected).run();
+    }
 }

@@ -659,13 +659,24 @@ mod tests {
         let art = tempfile::tempdir().unwrap();
         std::fs::write(art.path().join("big"), vec![7u8; 4000]).unwrap();
         let cache = ResultCache::new(state.path(), 10_000);
+        // Times set explicitly, not waited for: `a` used an hour ago, `b` a minute ago.
+        let used_at = |key: &str, ago: u64| {
+            std::fs::File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(cache.root().join(key).join("used"))
+                .and_then(|f| {
+                    f.set_modified(std::time::SystemTime::now() - Duration::from_secs(ago))
+                })
+                .unwrap();
+        };
         store(&cache, "a", art.path());
-        std::thread::sleep(Duration::from_millis(20));
+        used_at("a", 3600);
         store(&cache, "b", art.path());
-        std::thread::sleep(Duration::from_millis(20));
+        used_at("b", 60);
         cache.evict();
         assert!(cache.lookup("a").is_some()); // a is now more recently used than b
-        std::thread::sleep(Duration::from_millis(20));
         store(&cache, "c", art.path());
         cache.evict();
         assert!(cache.lookup("b").is_none(), "b was the least recently used");

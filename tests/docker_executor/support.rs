@@ -1,5 +1,7 @@
 //! What the Docker executor tests share: connecting (or skipping without an engine), a project
 //! in a git repository with its run snapshot, job specs, and the check that nothing is left.
+//! A fixture of the library (it drives `DockerExecutor` directly), not a harness of the binary:
+//! tests that run the binary use the `Test` builder of `tests/common/`.
 // Two test crates include this file and each uses a part of it.
 #![allow(dead_code)]
 

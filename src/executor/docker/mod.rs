@@ -488,6 +488,16 @@ mod tests {
     fn names() {
         assert_eq!(slug("build: [arm64, 1/3]", 40), "build---arm64--1-3");
         assert_eq!(slug("???", 5), "x");
-        assert_ne!(unique_id(), unique_id());
+    }
+
+    /// Names made of the id must not collide with another process's (the pid comes first) and
+    /// must be a valid Docker name part (hex digits only).
+    #[test]
+    fn unique_ids_name_the_process() {
+        let id = unique_id();
+        let pid = format!("{:x}", std::process::id());
+        assert!(id.starts_with(&pid), "{id} does not start with {pid}");
+        assert!(id.len() > pid.len() + 6, "{id}: no counter or clock");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
     }
 }
