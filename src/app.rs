@@ -39,7 +39,7 @@ pub struct Loaded {
 
 pub fn origin(common: &CommonArgs) -> PipelineOrigin {
     PipelineOrigin {
-        source: common.source.clone(),
+        source: common.source,
         branch: common.branch.clone(),
         tag: common.tag.clone(),
         target_branch: common.target_branch.clone(),

@@ -173,7 +173,8 @@ pub fn print(
             if job.retry.when.is_empty() {
                 "always".into()
             } else {
-                job.retry.when.join(", ")
+                let names: Vec<&str> = job.retry.when.iter().map(|w| w.as_str()).collect();
+                names.join(", ")
             }
         );
     }

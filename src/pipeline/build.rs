@@ -477,7 +477,7 @@ fn image(node: &Node, key: &str) -> R<Image> {
                 img.entrypoint = Some(read::string_list(e, &format!("{key}:entrypoint"))?);
             }
             if let Some(p) = m.get("pull_policy") {
-                img.pull_policy = read::string_list(p, &format!("{key}:pull_policy"))?;
+                img.pull_policy = read::names(p, &format!("{key}:pull_policy"))?;
             }
             if let Some(d) = m.get("docker") {
                 let dm = read::map(d, &format!("{key}:docker"))?;
@@ -540,6 +540,10 @@ fn services(node: &Node) -> R<Vec<Service>> {
                 let name = m
                     .get("name")
                     .ok_or_else(|| err(item, key, "a service map needs a `name:`"))?;
+                if let Some(p) = m.get("pull_policy") {
+                    // Checked so a typo is reported; services use the run's pull policy.
+                    read::names::<PullPolicy>(p, "services:pull_policy")?;
+                }
                 let mut aliases = Vec::new();
                 if let Some(a) = m.get("alias") {
                     // GitLab takes several aliases separated by commas or spaces.
@@ -784,7 +788,7 @@ fn retry(node: &Node) -> R<Retry> {
                 max: m.get("max").map(check_max).transpose()?.unwrap_or(0),
                 when: m
                     .get("when")
-                    .map(retry_when)
+                    .map(|w| read::names(w, "retry:when"))
                     .transpose()?
                     .unwrap_or_default(),
                 exit_codes: m
@@ -820,40 +824,6 @@ fn check_ref_patterns(node: &Node, key: &str, refs: &[String]) -> R<()> {
         }
     }
     Ok(())
-}
-
-/// GitLab's `retry:when` values (docs.gitlab.com/ci/yaml/#retrywhen): a typo would otherwise
-/// silently disable retries.
-const RETRY_WHEN: &[&str] = &[
-    "always",
-    "unknown_failure",
-    "script_failure",
-    "api_failure",
-    "stuck_or_timeout_failure",
-    "runner_system_failure",
-    "runner_unsupported",
-    "stale_schedule",
-    "job_execution_timeout",
-    "archived_failure",
-    "unmet_prerequisites",
-    "scheduler_failure",
-    "data_integrity_failure",
-];
-
-fn retry_when(node: &Node) -> R<Vec<String>> {
-    let key = "retry:when";
-    let values = read::texts(node, key)?;
-    if let Some(bad) = values.iter().find(|v| !RETRY_WHEN.contains(&v.as_str())) {
-        return Err(err(
-            node,
-            key,
-            format!(
-                "unknown value `{bad}`; expected one of: {}",
-                RETRY_WHEN.join(", ")
-            ),
-        ));
-    }
-    Ok(values)
 }
 
 fn only_except(node: &Node, key: &str) -> R<OnlyExcept> {

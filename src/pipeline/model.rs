@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::names::{PipelineSource, PullPolicy, RetryWhen};
 use crate::yaml::Span;
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,7 +168,7 @@ pub struct Image {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pull_policy: Vec<String>,
+    pub pull_policy: Vec<PullPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -262,7 +263,7 @@ pub struct Retry {
     pub max: u32,
     /// Failure reasons to retry on (`always`, `script_failure`, `job_execution_timeout`...);
     /// empty means any reason.
-    pub when: Vec<String>,
+    pub when: Vec<RetryWhen>,
     pub exit_codes: Vec<i32>,
 }
 

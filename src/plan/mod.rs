@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::checkout::{Checkout, PipelineOrigin, slug};
 use crate::error::{ConfigError, ConfigErrors};
-use crate::pipeline::model::{AllowFailure, Job, Need, Pipeline, When};
+use crate::pipeline::model::{AllowFailure, Job, Need, Pipeline, PipelineSource, When};
 use crate::rules::eval::Evaluation;
 use crate::rules::{ChangedFiles, Facts, RefFacts, evaluate, evaluate_only_except};
 pub use graph::JobGraph;
@@ -99,10 +99,10 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         .checkout
         .predefined(input.origin, input.project_dir_in_job);
     let refs = RefFacts {
-        source: input.origin.source.clone(),
+        source: input.origin.source,
         ref_name: input.checkout.ref_name(),
         is_tag: input.checkout.tag.is_some(),
-        is_merge_request: input.origin.source == "merge_request_event",
+        is_merge_request: input.origin.source == PipelineSource::MergeRequestEvent,
         project_path: project_path(input),
     };
 
