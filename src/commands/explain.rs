@@ -153,13 +153,18 @@ pub fn print(
                 .unwrap_or_default()
         );
     }
-    for c in &job.cache {
+    // The planned job's caches: a policy written with variables is expanded there.
+    for c in planned.map_or(&job.cache, |p| &p.job.cache) {
+        let policy = match (&c.policy_expr, planned) {
+            (Some(e), Some(_)) => format!("{} (from {e})", c.policy),
+            (Some(e), None) => e.clone(),
+            (None, _) => c.policy.to_string(),
+        };
         let _ = writeln!(
             s,
-            "  cache: key {}, paths [{}], policy {}",
+            "  cache: key {}, paths [{}], policy {policy}",
             cache_key(&c.key),
             c.paths.join(", "),
-            cache_policy(c.policy)
         );
     }
     if let Some(t) = job.timeout {
@@ -475,14 +480,5 @@ fn cache_key(k: &crate::pipeline::model::CacheKey) -> String {
                 .map(|p| format!(" prefix {p}"))
                 .unwrap_or_default()
         ),
-    }
-}
-
-fn cache_policy(p: crate::pipeline::model::CachePolicy) -> &'static str {
-    use crate::pipeline::model::CachePolicy;
-    match p {
-        CachePolicy::Pull => "pull",
-        CachePolicy::Push => "push",
-        CachePolicy::PullPush => "pull-push",
     }
 }

@@ -730,21 +730,22 @@ fn cache(node: &Node) -> R<Cache> {
             _ => CacheKey::Literal(read::string(k, "cache:key")?),
         },
     };
-    let policy = match m
-        .get("policy")
-        .map(|p| read::string(p, "cache:policy"))
-        .transpose()?
-        .as_deref()
-    {
-        None | Some("pull-push") => CachePolicy::PullPush,
-        Some("pull") => CachePolicy::Pull,
-        Some("push") => CachePolicy::Push,
-        Some(other) => {
-            return Err(err(
-                m.get("policy").expect("present"),
-                "cache:policy",
-                format!("unknown policy `{other}`; expected pull, push or pull-push"),
-            ));
+    // "Use a variable to control a job's cache policy" (docs.gitlab.com/ci/yaml/#cachepolicy):
+    // a policy with `$` is checked by the planner once the job's variables are known.
+    let (policy, policy_expr) = match m.get("policy") {
+        None => (CachePolicy::PullPush, None),
+        Some(p) => {
+            let text = read::string(p, "cache:policy")?;
+            if text.contains('$') {
+                (CachePolicy::PullPush, Some(text))
+            } else {
+                let policy = text
+                    .parse()
+                    .map_err(|e: crate::pipeline::names::UnknownName| {
+                        err(p, "cache:policy", e.to_string())
+                    })?;
+                (policy, None)
+            }
         }
     };
     Ok(Cache {
@@ -755,6 +756,7 @@ fn cache(node: &Node) -> R<Cache> {
             .transpose()?
             .unwrap_or_default(),
         policy,
+        policy_expr,
         when: m
             .get("when")
             .map(|n| artifacts_when(n, "cache:when"))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use super::names::{PipelineSource, PullPolicy, RetryWhen};
+pub use super::names::{CachePolicy, PipelineSource, PullPolicy, RetryWhen};
 use crate::yaml::Span;
 
 #[derive(Debug, Clone, Serialize)]
@@ -240,19 +240,16 @@ pub enum CacheKey {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CachePolicy {
-    Pull,
-    Push,
-    PullPush,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cache {
     pub key: CacheKey,
     pub paths: Vec<String>,
+    /// After planning, the policy the job uses; before, with `policy_expr`, a placeholder.
     pub policy: CachePolicy,
+    /// `policy:` written with variables (`$CACHE_POLICY`): expanded with the job's variables and
+    /// checked by the planner, which sets `policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_expr: Option<String>,
     pub when: ArtifactsWhen,
     pub untracked: bool,
     pub fallback_keys: Vec<String>,

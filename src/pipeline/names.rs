@@ -126,6 +126,15 @@ gitlab_names! {
 }
 
 gitlab_names! {
+    /// `cache:policy` (docs.gitlab.com/ci/yaml/#cachepolicy).
+    "cache policy", CachePolicy {
+        Pull = "pull",
+        Push = "push",
+        PullPush = "pull-push",
+    }
+}
+
+gitlab_names! {
     /// What started the pipeline: `CI_PIPELINE_SOURCE`
     /// (docs.gitlab.com/ci/variables/predefined_variables/), chosen with `--source`.
     "pipeline source", PipelineSource {
@@ -183,6 +192,12 @@ mod tests {
         round_trips(PullPolicy::ALL, PullPolicy::NAMES);
         assert_eq!(PullPolicy::IfNotPresent.to_string(), "if-not-present");
         assert_eq!(PullPolicy::parse("if_not_present"), None);
+    }
+
+    #[test]
+    fn cache_policy_round_trips() {
+        round_trips(CachePolicy::ALL, CachePolicy::NAMES);
+        assert_eq!(CachePolicy::PullPush.to_string(), "pull-push");
     }
 
     #[test]

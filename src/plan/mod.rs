@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::checkout::{Checkout, PipelineOrigin, slug};
 use crate::error::{ConfigError, ConfigErrors};
-use crate::pipeline::model::{AllowFailure, Job, Need, Pipeline, PipelineSource, When};
+use crate::pipeline::model::{
+    AllowFailure, CachePolicy, Job, Need, Pipeline, PipelineSource, When,
+};
 use crate::rules::eval::Evaluation;
 use crate::rules::{ChangedFiles, Facts, RefFacts, evaluate, evaluate_only_except};
 pub use graph::JobGraph;
@@ -236,6 +238,26 @@ fn with_user(vars: &VarSet, user: &[(String, String)]) -> VarSet {
     v
 }
 
+/// A `cache:policy` written with variables, expanded as the runner does. Empty is the default
+/// (`pull-push`), as an unset policy is for GitLab's runner. The expanded value is not shown: it
+/// may come from a masked variable.
+fn cache_policy(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<CachePolicy, String> {
+    let value = expand(text, lookup);
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(CachePolicy::PullPush);
+    }
+    CachePolicy::parse(value).ok_or_else(|| {
+        format!(
+            "`{text}` expands to a value that is not a cache policy; expected one of: {}",
+            CachePolicy::NAMES.join(", ")
+        )
+    })
+}
+
 fn plan_job(
     input: &PlanInput,
     job: &Job,
@@ -413,6 +435,12 @@ fn plan_job(
     let image = job.image.as_ref().map(|i| expand(&i.name, &lookup));
     let mut planned_job = job.clone();
     planned_job.tags = tags;
+    for c in &mut planned_job.cache {
+        if let Some(text) = &c.policy_expr {
+            c.policy = cache_policy(text, &lookup)
+                .map_err(|m| ConfigError::new(Some(&job.span), m).key("cache:policy"))?;
+        }
+    }
     Ok(Ok(PlannedJob {
         job: planned_job,
         when,
