@@ -101,3 +101,126 @@ fn a_cache_policy_variable_with_a_bad_value_is_an_error_naming_the_job() {
         ],
     );
 }
+
+/// The jobs whose artifacts `job` receives, as `explain --json` reports them.
+fn artifacts_from(p: &Project, job: &str) -> Vec<String> {
+    let v = p.explain(job, &[]);
+    v["artifacts_from"]
+        .as_array()
+        .expect("a planned job has artifacts_from")
+        .iter()
+        .map(|n| n.as_str().expect("a name").to_string())
+        .collect()
+}
+
+fn edge(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+// GitLab's YamlProcessor#validate_job_dependency! takes a dependency "defined in current or prior
+// stages", and Entry::Job wants every dependency in `needs` when there are `needs`
+// (docs.gitlab.com/ci/yaml/#needs: "you can refer to jobs in the same stage"). A job of the same
+// stage in both `needs` and `dependencies` is waited for and its artifacts are passed.
+#[test]
+fn dependencies_may_name_a_job_of_the_same_stage_that_needs_names() {
+    let p = Project::with_ci(
+        "
+        stages: [build, test]
+        prepare:
+          stage: build
+          script: echo
+        compile:
+          stage: build
+          needs: [prepare]
+          script: echo
+        lint:
+          stage: build
+          needs: [prepare, compile]
+          dependencies: [compile]
+          script: echo
+        ",
+    );
+    assert!(p.edges(&[]).contains(&edge("compile", "lint")));
+    assert_eq!(artifacts_from(&p, "lint"), ["compile"]);
+    assert_eq!(artifacts_from(&p, "compile"), ["prepare"]);
+}
+
+// Without `needs`, GitLab accepts a same-stage dependency (current or prior stages) but a
+// stage-ordered job takes artifacts from earlier stages only (Ci::BuildDependencies
+// `before_stage`): it neither waits for the job nor receives its artifacts.
+#[test]
+fn a_same_stage_dependency_without_needs_is_accepted_and_passes_nothing() {
+    let p = Project::with_ci(
+        "
+        stages: [build, test]
+        setup:
+          stage: build
+          script: echo
+        unit:
+          stage: test
+          script: echo
+        report:
+          stage: test
+          dependencies: [setup, unit]
+          script: echo
+        ",
+    );
+    let edges = p.edges(&[]);
+    assert!(!edges.contains(&edge("unit", "report")), "{edges:?}");
+    assert!(edges.contains(&edge("setup", "report")), "{edges:?}");
+    assert_eq!(artifacts_from(&p, "report"), ["setup"]);
+}
+
+// With `needs`, artifacts come from the needed jobs only (and only those needed with artifacts),
+// `dependencies` choosing among them; `needs: []` receives none.
+#[test]
+fn with_needs_dependencies_choose_among_the_needed_jobs_artifacts() {
+    let p = Project::with_ci(
+        "
+        stages: [build, test]
+        a:
+          stage: build
+          script: echo
+        b:
+          stage: build
+          script: echo
+        pick:
+          stage: test
+          needs: [a, {job: b, artifacts: false}]
+          dependencies: [a, b]
+          script: echo
+        alone:
+          stage: test
+          needs: []
+          dependencies: [a]
+          script: echo
+        ",
+    );
+    assert_eq!(artifacts_from(&p, "pick"), ["a"]);
+    assert!(artifacts_from(&p, "alone").is_empty());
+}
+
+#[test]
+fn a_dependency_in_a_later_stage_is_still_an_error() {
+    let p = Project::with_ci(
+        "
+        stages: [build, test]
+        early:
+          stage: build
+          needs: []
+          dependencies: [late]
+          script: echo
+        late:
+          stage: test
+          script: echo
+        ",
+    );
+    assert_contains(
+        &p.invalid(),
+        &[
+            "job `early`",
+            "key `dependencies`",
+            "`late`, which is in a later stage",
+        ],
+    );
+}

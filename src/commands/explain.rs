@@ -42,6 +42,17 @@ pub fn print(
         })?;
     let planned = loaded.plan.job(&job.name);
     let excluded = loaded.plan.excluded.iter().find(|e| e.name == job.name);
+    // The jobs whose artifacts it receives (stages or `needs`, filtered by `dependencies`).
+    let artifacts_from = match loaded.plan.index_of(&job.name) {
+        Some(i) => {
+            let graph = JobGraph::build(&loaded.plan).map_err(Error::from)?;
+            let names = graph.artifacts_from[i]
+                .iter()
+                .map(|&d| loaded.plan.jobs[d].job.name.clone());
+            Some(names.collect::<Vec<_>>())
+        }
+        None => None,
+    };
     let cache = planned
         .is_some()
         .then(|| result_cache(loaded, common, &job.name))
@@ -50,6 +61,7 @@ pub fn print(
         let value = json!({
             "job": job,
             "planned": planned,
+            "artifacts_from": artifacts_from,
             "excluded": excluded,
             "variables": planned.map(|p| variables(loaded, p)),
             "result_cache": cache.as_ref().map(CacheFacts::to_json),
@@ -111,6 +123,9 @@ pub fn print(
             ),
         };
         let _ = writeln!(s, "  needs: {needs}");
+        if let Some(from) = &artifacts_from {
+            let _ = writeln!(s, "  artifacts from: [{}]", from.join(", "));
+        }
     }
     if !job.tags.is_empty() {
         let _ = writeln!(s, "  tags: {}", job.tags.join(", "));
