@@ -140,6 +140,7 @@ fn jobs_run_on_an_engine_reached_over_tls() {
             .contains(&format!("cannot reach the Docker engine at {address}")),
         "{run}"
     );
+    assert!(run.stderr.contains("certificate verify failed"), "{run}");
     assert!(
         !run.stdout.contains("hello-over-tls") && !run.stderr.contains("panicked"),
         "{run}"
