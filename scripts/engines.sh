@@ -21,7 +21,11 @@
 #                       ext4 or xfs, not an overlay or tmpfs, for overlay2)
 #   TCL_ENGINES_IMAGES  images copied from the host engine into each new engine (default
 #                       busybox:latest arm64v8/busybox:latest; "" for none)
-# Needs root, iproute2, nsenter (util-linux), dockerd.
+#   TCL_ENGINES_TLS     1: the engines listen with TLS (`--tlsverify`) on port 2376, with a CA,
+#                       server and client certificates of their own (made with openssl; the
+#                       client key in the traditional PKCS#1 form Docker's guide makes); `start`
+#                       prints tcp://ADDR:2376?cert_path=DIR, DIR holding ca.pem, cert.pem, key.pem
+# Needs root, iproute2, nsenter (util-linux), dockerd (and openssl with TCL_ENGINES_TLS=1).
 set -euo pipefail
 prefix=${TCL_ENGINES_PREFIX:-tcleng}
 subnet=${TCL_ENGINES_SUBNET:-10.214}
@@ -35,11 +39,36 @@ if [ "$(id -u)" -ne 0 ]; then
   log "run me as root"; exit 2
 fi
 
+tls=${TCL_ENGINES_TLS:-0}
 ns() { echo "$prefix-$1"; }
 dir() { echo "$base/$1"; }
 addr() { echo "$subnet.$1.2"; }
 sock() { echo "$(dir "$1")/docker.sock"; }
 answers() { timeout 5 docker -H "unix://$(sock "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+# The address `start` and `status` print: clear on 2375, or TLS on 2376 with the client's files.
+address() {
+  if [ "$tls" = 1 ]; then echo "tcp://$(addr "$1"):2376?cert_path=$(dir "$1")/tls/client"
+  else echo "tcp://$(addr "$1"):2375"; fi
+}
+
+# A CA, a server certificate for the engine's address and a client certificate, under DIR/tls.
+make_tls() {
+  local d=$1/tls a=$2
+  mkdir -p "$d/client"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tcl-test-ca \
+    -keyout "$d/ca-key.pem" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$a" -keyout "$d/server-key.pem" \
+    -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$a" >"$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
+  openssl genrsa -traditional -out "$d/client/key.pem" 2048 2>/dev/null
+  openssl req -new -key "$d/client/key.pem" -subj /CN=client -out "$d/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$d/client.ext"
+  openssl x509 -req -in "$d/client.csr" -CA "$d/ca.pem" -CAkey "$d/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$d/client.ext" -out "$d/client/cert.pem" 2>/dev/null
+  cp "$d/ca.pem" "$d/client/ca.pem"
+}
 
 start_one() {
   local i=$1 n d a
@@ -56,12 +85,18 @@ start_one() {
   nsenter --net="/var/run/netns/$n" ip addr add "$a/24" dev "$n-n"
   nsenter --net="/var/run/netns/$n" ip link set "$n-n" up
   nsenter --net="/var/run/netns/$n" ip link set lo up
+  local listen=(-H "tcp://$a:2375")
+  if [ "$tls" = 1 ]; then
+    make_tls "$d" "$a"
+    listen=(--tlsverify --tlscacert "$d/tls/ca.pem" --tlscert "$d/tls/server.pem"
+      --tlskey "$d/tls/server-key.pem" -H "tcp://$a:2376")
+  fi
   # `ip netns exec` remounts /sys, where dockerd then finds no devices cgroup: nsenter keeps the
   # mounts and changes only the network. Containers go under their own cgroup parent, so that
   # `stop` finds every process of this engine even after its daemon was killed.
   nsenter --net="/var/run/netns/$n" setsid dockerd \
     --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/dockerd.pid" \
-    -H "tcp://$a:2375" -H "unix://$d/docker.sock" \
+    "${listen[@]}" -H "unix://$d/docker.sock" \
     --cgroup-parent "/$n" --iptables=false --ip6tables=false \
     >"$d/dockerd.log" 2>&1 </dev/null &
   echo "$n" >"$d/netns"
@@ -147,7 +182,7 @@ case "${1:-}" in
     for i in $(seq "$count"); do wait_one "$i"; done
     for i in $(seq "$count"); do load_images "$i"; done
     trap - ERR
-    for i in $(seq "$count"); do echo "tcp://$(addr "$i"):2375"; done
+    for i in $(seq "$count"); do address "$i"; done
     ;;
   stop)
     for i in $(numbers); do stop_one "$i"; done
@@ -161,7 +196,7 @@ case "${1:-}" in
   status)
     for i in $(numbers); do
       if answers "$i"; then s=up; else s=down; fi
-      echo "$i tcp://$(addr "$i"):2375 $s"
+      echo "$i $(address "$i") $s"
     done
     ;;
   exec)

@@ -29,6 +29,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 [ -e /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 command -v cc >/dev/null || need+=(gcc)
 command -v git >/dev/null || need+=(git)
+# The TLS engine of tests/engine_tls.rs gets its certificates from the openssl command.
+command -v openssl >/dev/null || need+=(openssl)
 # Headless chromium renders the HTML report in tests/report_browser.rs.
 command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

@@ -48,7 +48,7 @@ impl Loaded {
 
 pub fn origin(common: &CommonArgs) -> PipelineOrigin {
     PipelineOrigin {
-        source: common.source.clone(),
+        source: common.source,
         branch: common.branch.clone(),
         tag: common.tag.clone(),
         target_branch: common.target_branch.clone(),

@@ -16,6 +16,8 @@ pub use defaults::Defaults;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::model::{PipelineSource, PullPolicy};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tezos-ci-local",
@@ -162,8 +164,14 @@ pub struct CommonArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub pipeline: Option<String>,
     /// The pipeline source (CI_PIPELINE_SOURCE): push, merge_request_event, schedule, web, api, trigger...
-    #[arg(long, value_name = "SOURCE", default_value = "push", global = true)]
-    pub source: String,
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SOURCE",
+        default_value = "push",
+        global = true
+    )]
+    pub source: PipelineSource,
     /// Set a variable (highest precedence, like a pipeline variable). Repeatable.
     #[arg(
         long = "variable",
@@ -326,7 +334,7 @@ pub struct RunArgs {
     pub default_image: Option<String>,
     /// When to pull images.
     #[arg(long, value_enum, value_name = "POLICY")]
-    pub pull: Option<PullArg>,
+    pub pull: Option<PullPolicy>,
     /// Allow privileged containers (docker:dind services).
     #[arg(long)]
     pub privileged: bool,
@@ -390,13 +398,22 @@ pub struct RunArgs {
     pub timestamps: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PullArg {
-    IfNotPresent,
-    Always,
-    Never,
+/// GitLab's names as values of `--source` and `--pull`, in GitLab's spelling.
+macro_rules! value_enum_from_names {
+    ($($name:ty),+) => {
+        $(impl ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                <$name>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
+            }
+        })+
+    };
 }
+
+value_enum_from_names!(PipelineSource, PullPolicy);
 
 #[derive(Debug, Args)]
 pub struct RunCommand {

@@ -2053,8 +2053,8 @@ fn dependencies() {
     p.refuses(
         &["validate"],
         "error: planning the push pipeline: .gitlab-ci.yml:2:8: job `test`, key \
-        `dependencies`: `dependencies` names `deploy`, which is not in an earlier \
-        stage nor in `needs`\n",
+        `dependencies`: `dependencies` names `deploy`, which is in a later stage \
+        (GitLab: only jobs of the current or prior stages)\n",
     );
 }
 

@@ -198,7 +198,7 @@ impl Downstream for SharedChildPipelines {
             .map(|u| (u.name.clone(), u.value.clone()))
             .collect();
         let origin = PipelineOrigin {
-            source: CHILD_SOURCE.into(),
+            source: crate::pipeline::model::PipelineSource::ParentPipeline,
             ..me.origin.clone()
         };
         let checkout = &me.checkout;

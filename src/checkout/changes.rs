@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use git2::Repository;
 
 use super::{Checkout, PipelineOrigin};
+use crate::pipeline::model::PipelineSource;
 use crate::rules::ChangedFiles;
 
 impl Checkout {
@@ -17,15 +18,15 @@ impl Checkout {
         if let Some(b) = &origin.changes_base {
             return Some(b.clone());
         }
-        match origin.source.as_str() {
-            "merge_request_event" => {
+        match origin.source {
+            PipelineSource::MergeRequestEvent => {
                 let target = origin
                     .target_branch
                     .clone()
                     .unwrap_or_else(|| self.default_branch.clone());
                 self.merge_base(&target)
             }
-            "push" => self.upstream_sha(),
+            PipelineSource::Push => self.upstream_sha(),
             _ => None,
         }
     }

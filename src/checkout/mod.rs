@@ -19,12 +19,13 @@ use std::path::{Path, PathBuf};
 use git2::Repository;
 
 use crate::error::Error;
+use crate::pipeline::model::PipelineSource;
 
 /// The pipeline's source and ref, as chosen on the command line.
 #[derive(Debug, Clone)]
 pub struct PipelineOrigin {
     /// `push`, `merge_request_event`, `schedule`, `web`, `api`, `trigger`...
-    pub source: String,
+    pub source: PipelineSource,
     /// Overrides the branch read from HEAD.
     pub branch: Option<String>,
     /// Makes this a tag pipeline.
@@ -40,7 +41,7 @@ pub struct PipelineOrigin {
 impl Default for PipelineOrigin {
     fn default() -> Self {
         PipelineOrigin {
-            source: "push".into(),
+            source: PipelineSource::Push,
             branch: None,
             tag: None,
             target_branch: None,

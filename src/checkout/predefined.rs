@@ -1,6 +1,7 @@
 //! GitLab's predefined `CI_*` variables for a pipeline on a checkout.
 
 use super::{Checkout, PipelineOrigin, ZERO_SHA, host_arch};
+use crate::pipeline::model::PipelineSource;
 
 impl Checkout {
     /// GitLab's predefined variables for a pipeline of `origin.source` on this checkout. Job-level
@@ -13,7 +14,7 @@ impl Checkout {
         let mut v: Vec<(String, String)> = Vec::new();
         let mut set = |k: &str, val: String| v.push((k.to_string(), val));
         let ref_name = self.ref_name();
-        let is_mr = origin.source == "merge_request_event";
+        let is_mr = origin.source == PipelineSource::MergeRequestEvent;
         let title = self.message.lines().next().unwrap_or("").to_string();
         let description = self
             .message
@@ -28,7 +29,7 @@ impl Checkout {
         set("CI_SERVER_HOST", "gitlab.com".into());
         set("CI_SERVER_URL", "https://gitlab.com".into());
         set("CI_SERVER_NAME", "GitLab".into());
-        set("CI_PIPELINE_SOURCE", origin.source.clone());
+        set("CI_PIPELINE_SOURCE", origin.source.to_string());
         set("CI_PIPELINE_ID", "1".into());
         set("CI_PIPELINE_IID", "1".into());
         set(
@@ -42,8 +43,8 @@ impl Checkout {
         );
         // "The previous latest commit present on a branch or tag", zeros for merge requests,
         // schedules and a branch's first push (docs.gitlab.com/ci/variables/predefined_variables/).
-        let before = match origin.source.as_str() {
-            "push" => self.upstream_sha(),
+        let before = match origin.source {
+            PipelineSource::Push => self.upstream_sha(),
             _ => None,
         };
         set(

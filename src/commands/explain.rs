@@ -32,6 +32,17 @@ pub fn print(
         })?;
     let planned = loaded.plan.job(&job.name);
     let excluded = loaded.plan.excluded.iter().find(|e| e.name == job.name);
+    // The jobs whose artifacts it receives (stages or `needs`, filtered by `dependencies`).
+    let artifacts_from = match loaded.plan.index_of(&job.name) {
+        Some(i) => {
+            let graph = JobGraph::build(&loaded.plan).map_err(Error::from)?;
+            let names = graph.artifacts_from[i]
+                .iter()
+                .map(|&d| loaded.plan.jobs[d].job.name.clone());
+            Some(names.collect::<Vec<_>>())
+        }
+        None => None,
+    };
     let cache = planned
         .is_some()
         .then(|| result_cache(loaded, common, &job.name))
@@ -43,6 +54,7 @@ pub fn print(
         let mut value = json!({
             "job": job,
             "planned": planned,
+            "artifacts_from": artifacts_from,
             "excluded": excluded,
             "variables": planned.map(|p| variables(loaded, p)),
             "result_cache": cache.as_ref().map(CacheFacts::to_json),
@@ -105,6 +117,9 @@ pub fn print(
             ),
         };
         let _ = writeln!(s, "  needs: {needs}");
+        if let Some(from) = &artifacts_from {
+            let _ = writeln!(s, "  artifacts from: [{}]", from.join(", "));
+        }
     }
     if !job.tags.is_empty() {
         let _ = writeln!(s, "  tags: {}", job.tags.join(", "));
@@ -147,13 +162,18 @@ pub fn print(
                 .unwrap_or_default()
         );
     }
-    for c in &job.cache {
+    // The planned job's caches: a policy written with variables is expanded there.
+    for c in planned.map_or(&job.cache, |p| &p.job.cache) {
+        let policy = match (&c.policy_expr, planned) {
+            (Some(e), Some(_)) => format!("{} (from {e})", c.policy),
+            (Some(e), None) => e.clone(),
+            (None, _) => c.policy.to_string(),
+        };
         let _ = writeln!(
             s,
-            "  cache: key {}, paths [{}], policy {}",
+            "  cache: key {}, paths [{}], policy {policy}",
             cache_key(&c.key),
             c.paths.join(", "),
-            cache_policy(c.policy)
         );
     }
     if let Some(t) = job.timeout {
@@ -167,7 +187,8 @@ pub fn print(
             if job.retry.when.is_empty() {
                 "always".into()
             } else {
-                job.retry.when.join(", ")
+                let names: Vec<&str> = job.retry.when.iter().map(|w| w.as_str()).collect();
+                names.join(", ")
             }
         );
     }
@@ -407,14 +428,5 @@ fn cache_key(k: &crate::pipeline::model::CacheKey) -> String {
                 .map(|p| format!(" prefix {p}"))
                 .unwrap_or_default()
         ),
-    }
-}
-
-fn cache_policy(p: crate::pipeline::model::CachePolicy) -> &'static str {
-    use crate::pipeline::model::CachePolicy;
-    match p {
-        CachePolicy::Pull => "pull",
-        CachePolicy::Push => "push",
-        CachePolicy::PullPush => "pull-push",
     }
 }

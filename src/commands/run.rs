@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Loaded};
-use crate::cli::{CommonArgs, Options, PullArg, RunArgs};
+use crate::cli::{CommonArgs, Options, RunArgs};
 use crate::error::Error;
 use crate::event::{PipelineStatus, RunEvent};
 use crate::executor::{DockerExecutor, DockerOptions, pool_executor};
@@ -247,11 +247,7 @@ async fn run_async(
     // answered by the dispatcher as soon as it starts (the run is canceled, exit 130).
     let mut interrupts = signals();
     let state = crate::store::state_dir(common.state_dir.as_deref());
-    let pull = match args.pull {
-        Some(PullArg::Always) => PullPolicy::Always,
-        Some(PullArg::Never) => PullPolicy::Never,
-        _ => PullPolicy::IfNotPresent,
-    };
+    let pull = args.pull.unwrap_or(PullPolicy::IfNotPresent);
     let default_timeout = match &args.timeout {
         Some(t) => parse_duration(t)
             .ok_or_else(|| format!("`{t}` is not a duration (try 30m or 3600)"))

@@ -1,5 +1,6 @@
-//! Reaching an engine at an [`Address`]: bollard's unix and HTTP transports, its rustls transport
-//! for TLS, and for `ssh://` a tunnel through the user's own `ssh` binary (`ssh -NL
+//! Reaching an engine at an [`Address`]: bollard's unix and HTTP transports; for TLS a transport
+//! of our own on OpenSSL (hyper-openssl), the program's one TLS stack (ARCHITECTURE.md, "TLS");
+//! and for `ssh://` a tunnel through the user's own `ssh` binary (`ssh -NL
 //! LOCAL.sock:REMOTE.sock`, so the user's `~/.ssh/config`, keys and agent apply), forwarding a
 //! socket in a private temporary directory to the engine's socket on the remote machine.
 //!
@@ -14,7 +15,7 @@ use std::time::Duration;
 use bollard::Docker;
 use tokio::process::{Child, Command};
 
-use super::address::{Address, SshTarget, Transport, check_tls_files};
+use super::address::{Address, SshTarget, Tls, Transport, check_tls_files};
 
 /// A connection to an engine; for `ssh://`, with the tunnel that carries it (closed on drop).
 pub struct Connection {
@@ -72,16 +73,7 @@ pub async fn connect(address: &Address) -> Result<Connection, String> {
             tls: Some(tls),
         } => {
             check_tls_files(tls)?;
-            let d = Docker::connect_with_ssl(
-                &format!("tcp://{authority}"),
-                &tls.key(),
-                &tls.cert(),
-                &tls.ca(),
-                REQUEST_TIMEOUT,
-                bollard::API_DEFAULT_VERSION,
-            )
-            .map_err(|e| format!("TLS with the files of {}: {e}", tls.dir.display()))?;
-            (d, None, None)
+            (connect_tls(authority, tls)?, None, None)
         }
         Transport::Ssh(target) => {
             let tunnel = tunnel(target).await?;
@@ -104,6 +96,58 @@ pub async fn connect(address: &Address) -> Result<Connection, String> {
         socket,
         tunnel,
     })
+}
+
+/// A client for an engine behind TLS (Docker's `--tlsverify`): the engine's certificate checked
+/// against `ca.pem` (and the system's roots) for the address's host name or IP, this client's
+/// `cert.pem` and `key.pem` (PKCS#1, PKCS#8 or SEC1 PEM) presented, HTTP/1.1.
+fn connect_tls(authority: &str, tls: &Tls) -> Result<Docker, String> {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use openssl::ssl::{SslConnector, SslFiletype, SslMethod};
+
+    let files =
+        |e: openssl::error::ErrorStack| format!("TLS with the files of {}: {e}", tls.dir.display());
+    let mut ssl = SslConnector::builder(SslMethod::tls_client()).map_err(files)?;
+    ssl.set_ca_file(tls.ca()).map_err(files)?;
+    ssl.set_certificate_chain_file(tls.cert()).map_err(files)?;
+    ssl.set_private_key_file(tls.key(), SslFiletype::PEM)
+        .map_err(files)?;
+    ssl.check_private_key().map_err(files)?;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    let https =
+        hyper_openssl::client::legacy::HttpsConnector::with_connector(http, ssl).map_err(files)?;
+    let client = Client::builder(TokioExecutor::new()).build(https);
+    let transport = move |request: bollard::BollardRequest| {
+        let client = client.clone();
+        async move {
+            client.request(request).await.map_err(|e| {
+                // hyper's own message is "client error (Connect)": the causes say what failed
+                // (a refused connection, a certificate that does not verify).
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    let text = s.to_string();
+                    if !message.contains(&text) {
+                        message.push_str(&format!(": {text}"));
+                    }
+                    source = s.source();
+                }
+                bollard::errors::Error::IOError {
+                    err: std::io::Error::other(message),
+                }
+            })
+        }
+    };
+    Docker::connect_with_custom_transport(
+        transport,
+        Some(format!("https://{authority}")),
+        REQUEST_TIMEOUT,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Starts `ssh -NL` and waits for its local socket (or its exit, with what it printed).

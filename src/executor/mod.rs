@@ -24,7 +24,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy};
+pub use crate::pipeline::model::PullPolicy;
+use crate::pipeline::model::{Artifacts, ArtifactsWhen, CachePolicy, RetryWhen};
 pub use docker::DockerExecutor;
 pub use docker::engine::{DockerOptions, WorkspaceMode};
 pub use lifecycle::Lifecycle;
@@ -74,14 +75,6 @@ pub struct JobSpec {
     /// With `--keep-failed` (and for `shell JOB`): when the attempt's environment is kept and
     /// where it is recorded (its objects are then left on the engine rather than removed).
     pub keep: Option<kept::Keep>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PullPolicy {
-    /// Use a local image as is; pull only when it is missing.
-    IfNotPresent,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -139,16 +132,26 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
-    /// The `retry:when` names that match this reason.
-    pub fn retry_names(&self) -> &'static [&'static str] {
+    /// The `retry:when` reasons that match this one.
+    pub fn retry_names(&self) -> &'static [RetryWhen] {
         match self {
-            FailureReason::ScriptFailure => &["script_failure", "unknown_failure"],
-            FailureReason::Timeout => &["job_execution_timeout", "stuck_or_timeout_failure"],
-            FailureReason::SystemFailure(_) | FailureReason::EngineLost(_) => {
-                &["runner_system_failure", "scheduler_failure", "api_failure"]
-            }
+            FailureReason::ScriptFailure => &[RetryWhen::ScriptFailure, RetryWhen::UnknownFailure],
+            FailureReason::Timeout => &[
+                RetryWhen::JobExecutionTimeout,
+                RetryWhen::StuckOrTimeoutFailure,
+            ],
+            FailureReason::SystemFailure(_) | FailureReason::EngineLost(_) => &[
+                RetryWhen::RunnerSystemFailure,
+                RetryWhen::SchedulerFailure,
+                RetryWhen::ApiFailure,
+            ],
             FailureReason::HostFault(_) => &[],
         }
+    }
+
+    /// Whether `retry:when: [w]` takes this failure (`always` takes any).
+    pub fn retried_by(&self, w: RetryWhen) -> bool {
+        w == RetryWhen::Always || self.retry_names().contains(&w)
     }
 
     /// Whether `retry:` may run the job again after this failure.

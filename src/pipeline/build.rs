@@ -468,7 +468,7 @@ fn image(node: &Node, key: &str) -> R<Image> {
                 img.entrypoint = Some(read::string_list(e, &format!("{key}:entrypoint"))?);
             }
             if let Some(p) = m.get("pull_policy") {
-                img.pull_policy = read::string_list(p, &format!("{key}:pull_policy"))?;
+                img.pull_policy = read::names(p, &format!("{key}:pull_policy"))?;
             }
             if let Some(d) = m.get("docker") {
                 let dm = read::map(d, &format!("{key}:docker"))?;
@@ -531,6 +531,10 @@ fn services(node: &Node) -> R<Vec<Service>> {
                 let name = m
                     .get("name")
                     .ok_or_else(|| err(item, key, "a service map needs a `name:`"))?;
+                if let Some(p) = m.get("pull_policy") {
+                    // Checked so a typo is reported; services use the run's pull policy.
+                    read::names::<PullPolicy>(p, "services:pull_policy")?;
+                }
                 let mut aliases = Vec::new();
                 if let Some(a) = m.get("alias") {
                     // GitLab takes several aliases separated by commas or spaces.
@@ -717,21 +721,22 @@ fn cache(node: &Node) -> R<Cache> {
             _ => CacheKey::Literal(read::string(k, "cache:key")?),
         },
     };
-    let policy = match m
-        .get("policy")
-        .map(|p| read::string(p, "cache:policy"))
-        .transpose()?
-        .as_deref()
-    {
-        None | Some("pull-push") => CachePolicy::PullPush,
-        Some("pull") => CachePolicy::Pull,
-        Some("push") => CachePolicy::Push,
-        Some(other) => {
-            return Err(err(
-                m.get("policy").expect("present"),
-                "cache:policy",
-                format!("unknown policy `{other}`; expected pull, push or pull-push"),
-            ));
+    // "Use a variable to control a job's cache policy" (docs.gitlab.com/ci/yaml/#cachepolicy):
+    // a policy with `$` is checked by the planner once the job's variables are known.
+    let (policy, policy_expr) = match m.get("policy") {
+        None => (CachePolicy::PullPush, None),
+        Some(p) => {
+            let text = read::string(p, "cache:policy")?;
+            if text.contains('$') {
+                (CachePolicy::PullPush, Some(text))
+            } else {
+                let policy = text
+                    .parse()
+                    .map_err(|e: crate::pipeline::names::UnknownName| {
+                        err(p, "cache:policy", e.to_string())
+                    })?;
+                (policy, None)
+            }
         }
     };
     Ok(Cache {
@@ -742,6 +747,7 @@ fn cache(node: &Node) -> R<Cache> {
             .transpose()?
             .unwrap_or_default(),
         policy,
+        policy_expr,
         when: m
             .get("when")
             .map(|n| artifacts_when(n, "cache:when"))
@@ -775,7 +781,7 @@ fn retry(node: &Node) -> R<Retry> {
                 max: m.get("max").map(check_max).transpose()?.unwrap_or(0),
                 when: m
                     .get("when")
-                    .map(retry_when)
+                    .map(|w| read::names(w, "retry:when"))
                     .transpose()?
                     .unwrap_or_default(),
                 exit_codes: m
@@ -811,40 +817,6 @@ fn check_ref_patterns(node: &Node, key: &str, refs: &[String]) -> R<()> {
         }
     }
     Ok(())
-}
-
-/// GitLab's `retry:when` values (docs.gitlab.com/ci/yaml/#retrywhen): a typo would otherwise
-/// silently disable retries.
-const RETRY_WHEN: &[&str] = &[
-    "always",
-    "unknown_failure",
-    "script_failure",
-    "api_failure",
-    "stuck_or_timeout_failure",
-    "runner_system_failure",
-    "runner_unsupported",
-    "stale_schedule",
-    "job_execution_timeout",
-    "archived_failure",
-    "unmet_prerequisites",
-    "scheduler_failure",
-    "data_integrity_failure",
-];
-
-fn retry_when(node: &Node) -> R<Vec<String>> {
-    let key = "retry:when";
-    let values = read::texts(node, key)?;
-    if let Some(bad) = values.iter().find(|v| !RETRY_WHEN.contains(&v.as_str())) {
-        return Err(err(
-            node,
-            key,
-            format!(
-                "unknown value `{bad}`; expected one of: {}",
-                RETRY_WHEN.join(", ")
-            ),
-        ));
-    }
-    Ok(values)
 }
 
 fn only_except(node: &Node, key: &str) -> R<OnlyExcept> {

@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod read;
 pub mod resolve;
 pub mod trigger;

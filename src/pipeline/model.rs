@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::names::{CachePolicy, PipelineSource, PullPolicy, RetryWhen};
 use crate::yaml::Span;
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,7 +168,7 @@ pub struct Image {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pull_policy: Vec<String>,
+    pub pull_policy: Vec<PullPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -239,19 +240,16 @@ pub enum CacheKey {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CachePolicy {
-    Pull,
-    Push,
-    PullPush,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cache {
     pub key: CacheKey,
     pub paths: Vec<String>,
+    /// After planning, the policy the job uses; before, with `policy_expr`, a placeholder.
     pub policy: CachePolicy,
+    /// `policy:` written with variables (`$CACHE_POLICY`): expanded with the job's variables and
+    /// checked by the planner, which sets `policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_expr: Option<String>,
     pub when: ArtifactsWhen,
     pub untracked: bool,
     pub fallback_keys: Vec<String>,
@@ -262,7 +260,7 @@ pub struct Retry {
     pub max: u32,
     /// Failure reasons to retry on (`always`, `script_failure`, `job_execution_timeout`...);
     /// empty means any reason.
-    pub when: Vec<String>,
+    pub when: Vec<RetryWhen>,
     pub exit_codes: Vec<i32>,
 }
 

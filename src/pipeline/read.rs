@@ -1,10 +1,12 @@
 //! Reading typed values out of YAML nodes, with errors that name the key and the line. Shared by
 //! the loader (include rules) and the model builder (everything else).
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::ConfigError;
 use crate::pipeline::model::{Changes, Need, Rule, Variable, When};
+use crate::pipeline::names::UnknownName;
 use crate::yaml::{Map, Node, Value};
 
 pub type R<T> = Result<T, ConfigError>;
@@ -73,29 +75,45 @@ pub fn text(node: &Node, key: &str) -> R<String> {
 
 /// Like [`string_list`], but every item must be a string as GitLab's schema reads it ([`text`]).
 pub fn texts(node: &Node, key: &str) -> R<Vec<String>> {
-    fn walk(node: &Node, key: &str, depth: usize, out: &mut Vec<String>) -> R<()> {
-        match &node.value {
-            Value::Null => Ok(()),
-            Value::Scalar { .. } => {
-                out.push(text(node, key)?);
-                Ok(())
-            }
-            Value::Seq(items) if depth < 10 => {
-                items.iter().try_for_each(|i| walk(i, key, depth + 1, out))
-            }
-            _ => Err(err(
-                node,
-                key,
-                format!(
-                    "expected a string or a list of strings, found {}",
-                    node.kind()
-                ),
-            )),
-        }
-    }
     let mut out = Vec::new();
-    walk(node, key, 0, &mut out)?;
+    walk_texts(node, key, 0, &mut |n| {
+        out.push(text(n, key)?);
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// Like [`texts`], each item one of GitLab's names (`names.rs`), checked where it is written.
+pub fn names<T: FromStr<Err = UnknownName>>(node: &Node, key: &str) -> R<Vec<T>> {
+    let mut out = Vec::new();
+    walk_texts(node, key, 0, &mut |n| {
+        let t = text(n, key)?;
+        out.push(
+            t.parse()
+                .map_err(|e: UnknownName| err(n, key, e.to_string()))?,
+        );
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `each` on every scalar of a string or a (nested) list of strings.
+fn walk_texts(node: &Node, key: &str, depth: usize, each: &mut dyn FnMut(&Node) -> R<()>) -> R<()> {
+    match &node.value {
+        Value::Null => Ok(()),
+        Value::Scalar { .. } => each(node),
+        Value::Seq(items) if depth < 10 => items
+            .iter()
+            .try_for_each(|i| walk_texts(i, key, depth + 1, each)),
+        _ => Err(err(
+            node,
+            key,
+            format!(
+                "expected a string or a list of strings, found {}",
+                node.kind()
+            ),
+        )),
+    }
 }
 
 /// A list of strings, and only a list (GitLab's `array_of_strings`: `artifacts:paths`,

@@ -85,12 +85,14 @@ impl JobGraph {
                     {
                         errors.push(ConfigError::new(Some(&pj.job.span), format!("`dependencies` names `{name}`, which is not a job of this pipeline")).job(&pj.job.name).key("dependencies"));
                     }
+                    // GitLab's YamlProcessor takes a dependency "defined in current or prior
+                    // stages"; its artifacts come from what the job would take without
+                    // `dependencies` (Ci::BuildDependencies: earlier stages, or with `needs` the
+                    // needed jobs), so a job of the same stage gives artifacts only when needed.
                     for t in targets {
-                        if stage_of(t) > stage_of(i)
-                            || (stage_of(t) == stage_of(i) && !deps[i].contains(&t))
-                        {
-                            errors.push(ConfigError::new(Some(&pj.job.span), format!("`dependencies` names `{}`, which is not in an earlier stage nor in `needs`", plan.jobs[t].job.name)).job(&pj.job.name).key("dependencies"));
-                        } else {
+                        if stage_of(t) > stage_of(i) {
+                            errors.push(ConfigError::new(Some(&pj.job.span), format!("`dependencies` names `{}`, which is in a later stage (GitLab: only jobs of the current or prior stages)", plan.jobs[t].job.name)).job(&pj.job.name).key("dependencies"));
+                        } else if artifacts_from[i].contains(&t) && !from.contains(&t) {
                             from.push(t);
                         }
                     }

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::checkout::{Checkout, PipelineOrigin, slug};
 use crate::error::{ConfigError, ConfigErrors};
-use crate::pipeline::model::{AllowFailure, Job, Need, Pipeline, When};
+use crate::pipeline::model::{
+    AllowFailure, CachePolicy, Job, Need, Pipeline, PipelineSource, When,
+};
 use crate::rules::eval::Evaluation;
 use crate::rules::{ChangedFiles, Facts, RefFacts, evaluate, evaluate_only_except};
 pub use graph::JobGraph;
@@ -99,10 +101,10 @@ pub fn plan(input: &PlanInput) -> Result<Plan, ConfigErrors> {
         .checkout
         .predefined(input.origin, input.project_dir_in_job);
     let refs = RefFacts {
-        source: input.origin.source.clone(),
+        source: input.origin.source,
         ref_name: input.checkout.ref_name(),
         is_tag: input.checkout.tag.is_some(),
-        is_merge_request: input.origin.source == "merge_request_event",
+        is_merge_request: input.origin.source == PipelineSource::MergeRequestEvent,
         project_path: project_path(input),
     };
 
@@ -234,6 +236,26 @@ fn with_user(vars: &VarSet, user: &[(String, String)]) -> VarSet {
         v.set(k, val, true);
     }
     v
+}
+
+/// A `cache:policy` written with variables, expanded as the runner does. Empty is the default
+/// (`pull-push`), as an unset policy is for GitLab's runner. The expanded value is not shown: it
+/// may come from a masked variable.
+fn cache_policy(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<CachePolicy, String> {
+    let value = expand(text, lookup);
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(CachePolicy::PullPush);
+    }
+    CachePolicy::parse(value).ok_or_else(|| {
+        format!(
+            "`{text}` expands to a value that is not a cache policy; expected one of: {}",
+            CachePolicy::NAMES.join(", ")
+        )
+    })
 }
 
 fn plan_job(
@@ -412,6 +434,12 @@ fn plan_job(
     let image = job.image.as_ref().map(|i| expand(&i.name, &lookup));
     let mut planned_job = job.clone();
     planned_job.tags = tags;
+    for c in &mut planned_job.cache {
+        if let Some(text) = &c.policy_expr {
+            c.policy = cache_policy(text, &lookup)
+                .map_err(|m| ConfigError::new(Some(&job.span), m).key("cache:policy"))?;
+        }
+    }
     Ok(Ok(PlannedJob {
         job: planned_job,
         when,

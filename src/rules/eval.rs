@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::ConfigError;
 use crate::expr;
-use crate::pipeline::model::{OnlyExcept, Rule};
+use crate::pipeline::model::{OnlyExcept, PipelineSource, Rule};
 use crate::rules::glob::{PathPattern, first_match};
 
 /// The files a pipeline changes, as `rules:changes` sees them.
@@ -59,7 +59,7 @@ pub struct Facts<'a> {
 /// The pipeline's ref and source, for `only:refs`/`except:refs`.
 #[derive(Debug, Clone)]
 pub struct RefFacts {
-    pub source: String,
+    pub source: PipelineSource,
     pub ref_name: String,
     pub is_tag: bool,
     pub is_merge_request: bool,
@@ -297,15 +297,15 @@ fn refs_match(patterns: &[String], refs: &RefFacts) -> bool {
             "branches" => !refs.is_tag && !refs.is_merge_request,
             "tags" => refs.is_tag,
             "merge_requests" => refs.is_merge_request,
-            "schedules" => refs.source == "schedule",
-            "pushes" => refs.source == "push",
-            "web" => refs.source == "web",
-            "api" => refs.source == "api",
-            "triggers" => refs.source == "trigger",
-            "pipelines" => refs.source == "pipeline",
-            "external" => refs.source == "external",
-            "external_pull_requests" => refs.source == "external_pull_request_event",
-            "chat" => refs.source == "chat",
+            "schedules" => refs.source == PipelineSource::Schedule,
+            "pushes" => refs.source == PipelineSource::Push,
+            "web" => refs.source == PipelineSource::Web,
+            "api" => refs.source == PipelineSource::Api,
+            "triggers" => refs.source == PipelineSource::Trigger,
+            "pipelines" => refs.source == PipelineSource::Pipeline,
+            "external" => refs.source == PipelineSource::External,
+            "external_pull_requests" => refs.source == PipelineSource::ExternalPullRequestEvent,
+            "chat" => refs.source == PipelineSource::Chat,
             // "Pattern matching does not work for merge request pipelines": a branch name or a
             // regular expression matches only the ref of a branch or tag pipeline
             // (docs.gitlab.com/ci/yaml/#onlyrefs--exceptrefs).

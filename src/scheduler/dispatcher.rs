@@ -908,11 +908,7 @@ impl<'a> Dispatcher<'a> {
             AttemptStatus::Failed { exit_code, reason } => {
                 let retry = &pj.job.retry;
                 let retry_when_ok = reason.retryable()
-                    && (retry.when.is_empty()
-                        || retry
-                            .when
-                            .iter()
-                            .any(|w| w == "always" || reason.retry_names().contains(&w.as_str())));
+                    && (retry.when.is_empty() || retry.when.iter().any(|w| reason.retried_by(*w)));
                 let retry_code_ok = retry.exit_codes.is_empty()
                     || exit_code.is_some_and(|c| retry.exit_codes.contains(&c));
                 if attempt <= retry.max && retry_when_ok && retry_code_ok && !self.canceling {

@@ -301,7 +301,7 @@ impl SpecFactory {
             pull: if job
                 .image
                 .as_ref()
-                .is_some_and(|i| i.pull_policy.iter().any(|p| p == "always"))
+                .is_some_and(|i| i.pull_policy.contains(&PullPolicy::Always))
                 && s.pull == PullPolicy::IfNotPresent
             {
                 PullPolicy::Always

@@ -93,11 +93,12 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
         .clone()
         .or_else(|| std::env::var("DOCKER_HOST").ok())
         .filter(|h| !h.is_empty());
-    // ssh:// (a tunnel that lives as long as the engine) and context:NAME go through
-    // `crate::engines`; the engine is then never taken for a local one.
+    // tcp:// (in clear, or TLS from `?cert_path=`, `https://` or Docker's variables), ssh:// (a
+    // tunnel that lives as long as the engine) and context:NAME go through `crate::engines`;
+    // the engine is then never taken for a local one.
     let mut tunnel = None;
     let (docker, address, socket) = match &host {
-        Some(h) if h.starts_with("ssh://") || h.starts_with("context:") => {
+        Some(h) if !h.starts_with("unix://") => {
             let addr =
                 crate::engines::Address::parse(h, &crate::engines::AddressEnv::from_process())
                     .map_err(Error::Usage)?;
@@ -107,7 +108,6 @@ pub(crate) async fn connect(options: &DockerOptions) -> Result<Engine, Error> {
             tunnel = conn.tunnel;
             (Ok(conn.docker), h.clone(), None)
         }
-        Some(h) if !h.starts_with("unix://") => (Docker::connect_with_host(h), h.clone(), None),
         Some(h) => {
             let path = h.trim_start_matches("unix://").to_string();
             let d = Docker::connect_with_unix(h, 120, bollard::API_DEFAULT_VERSION);
