@@ -447,3 +447,110 @@ fn a_multi_project_trigger_is_listed_not_run_and_says_why() {
     );
     assert!(child_names(&run, "other").is_empty(), "{run}");
 }
+
+#[test]
+fn validate_plans_a_static_child_and_reports_its_planning_errors() {
+    let _machine = shared_machine();
+    // `second` needs a job that the child's rules leave out: only planning sees it, with the
+    // variable the trigger job forwards.
+    let ci = "variables:\n  FLAVOUR: plain\nchildren:\n  trigger:\n    include: ci/child.yml\n";
+    let child = r#"
+first:
+  image: busybox
+  rules:
+    - if: $FLAVOUR == "fancy"
+  script: [echo]
+second:
+  image: busybox
+  needs: [first]
+  script: [echo]
+"#;
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let out = p.command().arg("validate").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ci/child.yml:9")
+            && stderr.contains("job `second`")
+            && stderr.contains("key `needs`")
+            && stderr.contains("child pipeline of `children`"),
+        "{stderr}"
+    );
+    // With the forwarded value that keeps `first`, the same child is valid.
+    let fancy = ci.replace("plain", "fancy");
+    let p = Project::new(&fancy, &[("ci/child.yml", child)]);
+    let out = p.command().arg("validate").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn list_json(p: &Project) -> Vec<serde_json::Value> {
+    let out = p.command().args(["list", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn list_shows_static_childrens_jobs_under_their_trigger_and_dynamic_ones_as_generated() {
+    let _machine = shared_machine();
+    let ci = r#"
+gen:
+  image: busybox
+  script: [echo]
+children:
+  trigger:
+    include: ci/child.yml
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\nsecond:\n  image: busybox\n  needs: [first]\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let jobs = list_json(&p);
+    let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "gen",
+            "children",
+            "dyn",
+            "children » first",
+            "children » second",
+            "dyn » *"
+        ]
+    );
+    let second = &jobs[4];
+    assert_eq!(second["trigger"], "children");
+    assert_eq!(second["needs"], serde_json::json!(["children » first"]));
+    assert!(jobs[0].get("trigger").is_none());
+    assert_eq!(jobs[5]["generated_by"], serde_json::json!(["gen"]));
+    assert_eq!(jobs[5]["trigger"], "dyn");
+
+    let out = p.command().arg("list").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let header = table.lines().next().unwrap();
+    assert!(header.ends_with("TRIGGER"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("children » second"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.trim_end().ends_with("children"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("dyn » *") && l.contains("generated at run time by gen")),
+        "{table}"
+    );
+}

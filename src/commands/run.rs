@@ -322,12 +322,7 @@ async fn run_async(
             path: run_dir.path.clone(),
         },
     )?;
-    let globals = loaded
-        .pipeline
-        .variables
-        .iter()
-        .map(|v| v.name.clone())
-        .collect();
+    let globals = app::child::global_names(&loaded.pipeline, &loaded.plan);
     let caching = CachingPrepare::new(
         SpecFactory {
             plan: plan.clone(),
