@@ -554,3 +554,65 @@ dyn:
         "{table}"
     );
 }
+
+#[test]
+fn explain_shows_a_childs_job_with_the_workflow_variables_its_trigger_forwards() {
+    let _machine = shared_machine();
+    // GitLab gives jobs the matching `workflow:rules:variables` as YAML variables, and a
+    // trigger job forwards its YAML variables (`forward:yaml_variables`), unless it does not
+    // inherit them.
+    let ci = r#"
+workflow:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      variables:
+        FROM_WORKFLOW: wf
+variables:
+  GLOBAL: g
+children:
+  trigger:
+    include: ci/child.yml
+isolated:
+  inherit:
+    variables: false
+  trigger:
+    include: ci/child.yml
+gen:
+  image: busybox
+  script: [echo]
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let explain = |job: &str| {
+        let out = p.command().args(["explain", job]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = explain("children » first");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        text.contains("in the child pipeline of `children`")
+            && text.contains("in this parent_pipeline pipeline: yes")
+            && text.contains("FROM_WORKFLOW=wf")
+            && text.contains("GLOBAL=g"),
+        "{text}"
+    );
+    let (code, text, err) = explain("isolated » first");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !text.contains("FROM_WORKFLOW") && !text.contains("GLOBAL"),
+        "{text}"
+    );
+    let (code, _, err) = explain("dyn » anything");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("generated at run time by gen"), "{err}");
+}
