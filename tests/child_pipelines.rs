@@ -616,3 +616,90 @@ dyn:
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("generated at run time by gen"), "{err}");
 }
+
+#[test]
+fn run_trigger_job_name_selects_a_childs_job_with_its_trigger_and_its_needs_in_the_child() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = format!(
+        r#"
+default:
+  image: {IMAGE}
+stages: [build, deploy]
+build:
+  stage: build
+  script: [echo built]
+children:
+  stage: deploy
+  trigger:
+    include: ci/child.yml
+    strategy: depend
+"#
+    );
+    let child = format!(
+        "default:\n  image: {IMAGE}\nfirst:\n  script: [echo one > one.txt]\n  artifacts:\n    paths: [one.txt]\nsecond:\n  needs: [first]\n  script: [cat one.txt]\nother:\n  script: [echo other]\n"
+    );
+    let p = Project::new(&ci, &[("ci/child.yml", &child)]);
+    let run = p.run(&engine, &["children » second"]);
+    run.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+    assert_eq!(
+        child_names(&run, "children"),
+        ["children » first", "children » second"],
+        "{run}"
+    );
+    let ran = |job: &str| {
+        run.events
+            .iter()
+            .any(|e| e["event"] == "job_finished" && e["job"] == job)
+    };
+    assert!(!ran("build") && !ran("children » other"), "{run}");
+}
+
+#[test]
+fn run_of_a_job_of_a_dynamic_or_unknown_child_says_what_to_run_instead() {
+    let _machine = shared_machine();
+    let ci = r#"
+gen:
+  image: busybox
+  script: [echo]
+children:
+  trigger:
+    include: ci/child.yml
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let run = |job: &str| {
+        let out = p.command().args(["run", job]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run("dyn » first");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("generated at run time by gen") && err.contains("run `dyn`"),
+        "{err}"
+    );
+    let (code, err) = run("children » nope");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no job `nope` in the child pipeline of `children`"),
+        "{err}"
+    );
+}

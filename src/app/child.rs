@@ -391,9 +391,77 @@ pub fn plan_static(
     Ok(out)
 }
 
+/// Child job names asked for, by trigger job: the child's own names.
+pub type ChildSelections = std::collections::HashMap<String, Vec<String>>;
+
+/// Splits the job names asked for into the parent's and the children's: `TRIGGER » JOB` (a job
+/// of a static child, as `list` names it) selects `JOB` in the child of `TRIGGER` and `TRIGGER`
+/// in its pipeline, to any depth. A name under a dynamic child, or a child GitLab would not
+/// create, is an error that says what to run instead.
+pub fn split_names(
+    children: &[ChildListing],
+    names: &[String],
+) -> Result<(Vec<String>, ChildSelections), crate::error::Error> {
+    let mut parent = Vec::new();
+    let mut selections = ChildSelections::new();
+    for asked in names {
+        let mut name = asked.clone();
+        loop {
+            let under = children
+                .iter()
+                .filter(|c| name.starts_with(&format!("{}{SEPARATOR}", c.trigger())))
+                .max_by_key(|c| c.trigger().len());
+            let Some(child) = under else {
+                parent.push(name);
+                break;
+            };
+            let trigger = child.trigger().to_string();
+            let rest = name[trigger.len() + SEPARATOR.len()..].to_string();
+            match child {
+                ChildListing::Dynamic { generated_by, .. } => {
+                    return Err(crate::error::Error::Usage(format!(
+                        "cannot run `{asked}` alone: the child pipeline of `{trigger}` is \
+                         generated at run time by {}; run `{trigger}` (with --needs) to run \
+                         its whole child",
+                        generated_by.join(", ")
+                    )));
+                }
+                ChildListing::Static(c) => {
+                    if let Some(why) = &c.not_created {
+                        return Err(crate::error::Error::Usage(format!(
+                            "cannot run `{asked}`: `{trigger}`: {why}"
+                        )));
+                    }
+                    let glob = rest.contains(['*', '?', '[', '{']);
+                    let known = c
+                        .plan
+                        .jobs
+                        .iter()
+                        .any(|j| j.job.name == name || j.job.base_name == rest);
+                    if !glob && !known {
+                        return Err(crate::error::Error::Usage(format!(
+                            "no job `{rest}` in the child pipeline of `{trigger}`; \
+                             `tezos-ci-local list` shows them"
+                        )));
+                    }
+                }
+            }
+            let entry = selections.entry(trigger.clone()).or_default();
+            if !entry.contains(&rest) {
+                entry.push(rest);
+            }
+            name = trigger;
+        }
+    }
+    Ok((parent, selections))
+}
+
 /// What every child pipeline of a run is loaded, planned and prepared with.
 pub struct ChildPipelines {
     pub planner: ChildPlanner,
+    /// The child jobs asked for by name (`run 'TRIGGER » JOB'`), by trigger job: those run,
+    /// with what they need in their child; a trigger job not here runs its whole child.
+    pub selections: ChildSelections,
     /// The run's spec settings (`user_vars` replaced per child).
     pub settings: SpecSettings,
     pub run_dir: RunDir,
@@ -406,6 +474,7 @@ impl ChildPipelines {
         loaded: &super::Loaded,
         settings: SpecSettings,
         run_dir: RunDir,
+        selections: ChildSelections,
     ) -> Result<SharedChildPipelines, crate::error::Error> {
         Ok(SharedChildPipelines(Arc::new(ChildPipelines {
             planner: ChildPlanner::new(
@@ -414,6 +483,7 @@ impl ChildPipelines {
                 &loaded.origin,
                 &loaded.user_vars,
             )?,
+            selections,
             settings,
             run_dir,
         })))
@@ -475,13 +545,16 @@ impl Downstream for SharedChildPipelines {
             ..
         } = child;
         let graph = graph.expect("built when the child is created");
+        // A child has no past run to take artifacts from: a job asked for runs with what it
+        // needs in its child.
+        let patterns = me.selections.get(trigger).cloned().unwrap_or_default();
         let picks = select(
             &plan,
             &graph,
             &Selection {
-                patterns: Vec::new(),
+                with_needs: !patterns.is_empty(),
+                patterns,
                 stages: Vec::new(),
-                with_needs: false,
                 manual: false,
             },
         )

@@ -60,6 +60,17 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         return Ok(());
     }
     let graph = JobGraph::build(&loaded.plan).map_err(Error::from)?;
+    // `TRIGGER » JOB` selects a child's job: its trigger job here, the job in the child.
+    let (parent_jobs, child_selections) = app::child::split_names(&loaded.children, jobs)?;
+    let jobs = &parent_jobs[..];
+    if for_shell && !child_selections.is_empty() {
+        return Err(Error::Usage(
+            "`shell` opens a job of this pipeline, not of a child pipeline; run the child's \
+             files as a pipeline of their own (`--file CHILD.yml`) to open one of its jobs"
+                .into(),
+        )
+        .into());
+    }
     let selection = Selection {
         patterns: jobs.to_vec(),
         stages: args.stage.clone(),
@@ -87,7 +98,15 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(run_async(common, args, loaded, graph, picks, for_shell));
+    let result = runtime.block_on(run_async(
+        common,
+        args,
+        loaded,
+        graph,
+        picks,
+        child_selections,
+        for_shell,
+    ));
     // A preparation that Ctrl-C abandoned may still be copying the project on a blocking thread:
     // the run is over, so the process does not wait for it.
     runtime.shutdown_background();
@@ -183,6 +202,7 @@ async fn run_async(
     loaded: Loaded,
     graph: JobGraph,
     picks: Vec<Pick>,
+    child_selections: app::child::ChildSelections,
     for_shell: bool,
 ) -> anyhow::Result<()> {
     let state = crate::store::state_dir(common.state_dir.as_deref());
@@ -321,6 +341,7 @@ async fn run_async(
             id: run_dir.id.clone(),
             path: run_dir.path.clone(),
         },
+        child_selections,
     )?;
     let globals = app::child::global_names(&loaded.pipeline, &loaded.plan);
     let caching = CachingPrepare::new(
