@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod key_encoding;
 pub mod result_keys;
 pub mod signals;
+pub mod slots;
 pub mod spec;
 
 use std::path::PathBuf;
