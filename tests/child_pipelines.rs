@@ -703,3 +703,45 @@ dyn:
         "{err}"
     );
 }
+
+#[test]
+fn a_childs_jobs_are_cached_like_any_job_under_their_own_names() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = format!(
+        "default:\n  image: {IMAGE}\nchildren:\n  trigger:\n    include: ci/child.yml\n    strategy: depend\n"
+    );
+    let child = format!(
+        "default:\n  image: {IMAGE}\nfirst:\n  script: [echo one > one.txt]\n  artifacts:\n    paths: [one.txt]\nsecond:\n  needs: [first]\n  script: [cat one.txt]\n"
+    );
+    let p = Project::new(&ci, &[("ci/child.yml", &child)]);
+    let first = p.run_args(&engine, &["run", "--json"]);
+    first.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+    let again = p.run_args(&engine, &["run", "--json"]);
+    again.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "cached"),
+            ("children » second", "cached"),
+        ],
+    );
+    // `--rerun` names a child's job as the run does: it runs, and so does the job it feeds.
+    let rerun = p.run_args(&engine, &["run", "--json", "--rerun", "children » first"]);
+    rerun.expect(
+        0,
+        &[
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+}

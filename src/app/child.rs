@@ -16,11 +16,16 @@ use crate::pipeline::{IncludeContext, Pipeline};
 use crate::plan::select::{Selection, select};
 use crate::plan::{JobGraph, Plan, PlanInput, PlatformMap};
 use crate::rules::LazyFiles;
+use crate::scheduler::Prepare;
 use crate::scheduler::child::{
     ChildRequest, ChildRun, Downstream, MAX_DEPTH, SEPARATOR, WithChildren, prefix_names,
     yaml_variables,
 };
+use crate::scheduler::result_keys::{
+    CachingPrepare, FileDigests, KeyContext, ProjectConfig, Rerun,
+};
 use crate::scheduler::spec::{SpecFactory, SpecSettings};
+use crate::store::result_cache::ResultCache;
 use crate::store::runs::RunDir;
 use crate::user_vars::UserVar;
 
@@ -459,6 +464,8 @@ pub fn split_names(
 /// What every child pipeline of a run is loaded, planned and prepared with.
 pub struct ChildPipelines {
     pub planner: ChildPlanner,
+    /// The job result cache, `None` with `--no-cache`.
+    pub caching: Option<ChildCaching>,
     /// The child jobs asked for by name (`run 'TRIGGER » JOB'`), by trigger job: those run,
     /// with what they need in their child; a trigger job not here runs its whole child.
     pub selections: ChildSelections,
@@ -475,6 +482,7 @@ impl ChildPipelines {
         settings: SpecSettings,
         run_dir: RunDir,
         selections: ChildSelections,
+        caching: Option<ChildCaching>,
     ) -> Result<SharedChildPipelines, crate::error::Error> {
         Ok(SharedChildPipelines(Arc::new(ChildPipelines {
             planner: ChildPlanner::new(
@@ -484,10 +492,25 @@ impl ChildPipelines {
                 &loaded.user_vars,
             )?,
             selections,
+            caching,
             settings,
             run_dir,
         })))
     }
+}
+
+/// What a child's jobs are looked up in the job result cache with: the run's cache, keys
+/// computed as the parent's are (by content, under the jobs' own `TRIGGER » JOB` names).
+pub struct ChildCaching {
+    pub cache_root: std::path::PathBuf,
+    pub limit: u64,
+    /// `--rerun` patterns.
+    pub rerun: Vec<String>,
+    /// The image IDs the run asked the engine for (static children's images included); a
+    /// child job whose image is not among them is not cacheable (it runs, and says why).
+    pub image_ids: Option<std::collections::HashMap<String, String>>,
+    pub config: ProjectConfig,
+    pub files: Arc<FileDigests>,
 }
 
 /// Shared by the run and each child's preparation (for their own children).
@@ -562,6 +585,11 @@ impl Downstream for SharedChildPipelines {
         let globals = global_names(&pipeline, &plan);
         prefix_names(&mut plan, trigger);
         let plan = Arc::new(plan);
+        let masked = user
+            .iter()
+            .filter(|u| u.masked)
+            .map(|u| u.name.clone())
+            .collect();
         let mut settings = me.settings.share();
         settings.user_vars = user;
         let factory = SpecFactory {
@@ -572,8 +600,22 @@ impl Downstream for SharedChildPipelines {
             },
             settings,
         };
+        let inner: Box<dyn Prepare> = match &me.caching {
+            Some(c) => Box::new(CachingPrepare::new(
+                factory,
+                Some(ResultCache::at(c.cache_root.clone(), c.limit)),
+                Rerun::new(c.rerun.clone()),
+                KeyContext {
+                    image_ids: c.image_ids.clone(),
+                    config: c.config.clone(),
+                    files: c.files.clone(),
+                    masked,
+                },
+            )),
+            None => Box::new(factory),
+        };
         let prepare = WithChildren::new(
-            factory,
+            inner,
             plan.clone(),
             Arc::new(self.clone()),
             request.depth,

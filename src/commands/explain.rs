@@ -97,7 +97,7 @@ fn print_job(
         })?;
     let planned = loaded.plan.job(&job.name);
     let excluded = loaded.plan.excluded.iter().find(|e| e.name == job.name);
-    // Child jobs are not in the job result cache: they always run.
+    // A child job's key is computed by the run that plans its child, not here.
     let cache = planned
         .filter(|_| child_of.is_none())
         .map(|_| result_cache(loaded, common, &job.name))
@@ -123,7 +123,7 @@ fn print_job(
     if let Some(trigger) = child_of {
         let _ = writeln!(
             s,
-            "  in the child pipeline of `{trigger}` (its jobs always run: no job result cache)"
+            "  in the child pipeline of `{trigger}` (its result cache key is not shown here)"
         );
     }
     if let Some(why) = &loaded.plan.workflow_excluded {

@@ -280,7 +280,18 @@ async fn run_async(
     let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 
     // Image IDs for the result cache's keys.
-    let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
+    let mut images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
+    // The static children's jobs are keyed too.
+    for child in &loaded.children {
+        if let app::child::ChildListing::Static(c) = child {
+            let all = vec![Pick::Run; c.plan.jobs.len()];
+            for i in images_of(&c.plan, &all, args.default_image.as_deref()) {
+                if !images.contains(&i) {
+                    images.push(i);
+                }
+            }
+        }
+    }
     let image_ids = executor.image_ids(images).await;
 
     let checkout = loaded.checkout.clone();
@@ -342,6 +353,14 @@ async fn run_async(
             path: run_dir.path.clone(),
         },
         child_selections,
+        cache.as_ref().map(|c| app::child::ChildCaching {
+            cache_root: c.root().to_path_buf(),
+            limit,
+            rerun: args.rerun.clone(),
+            image_ids: Some(image_ids.clone()),
+            config: config.clone(),
+            files: file_digests.clone(),
+        }),
     )?;
     let globals = app::child::global_names(&loaded.pipeline, &loaded.plan);
     let caching = CachingPrepare::new(

@@ -60,6 +60,21 @@ pub trait Prepare: Send {
     fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf>;
 }
 
+/// A boxed `Prepare` (a child pipeline's: caching or not) prepares as the one inside.
+impl<P: Prepare + ?Sized> Prepare for Box<P> {
+    fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
+        (**self).prepare(index, attempt, inputs)
+    }
+
+    fn finished(&mut self, index: usize, outcome: &JobOutcome, finished: &mut Finished) {
+        (**self).finished(index, outcome, finished)
+    }
+
+    fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf> {
+        (**self).log_path(index, attempt)
+    }
+}
+
 /// How the dispatcher holds a [`Prepare`]: shared with its blocking calls, and given back to the
 /// caller after the run (warnings, eviction). A call the run gave up on (a preparation canceled by
 /// Ctrl-C) may still hold the lock when the run returns: use `try_lock` there.
