@@ -37,6 +37,8 @@ pub struct Loaded {
     pub plan: Plan,
     pub user_vars: Vec<UserVar>,
     pub changes: GitChanges,
+    /// The static child pipelines of the planned trigger jobs, planned; dynamic ones named.
+    pub children: Vec<child::ChildListing>,
 }
 
 impl Loaded {
@@ -166,6 +168,8 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
     .map_err(Error::from)
     .with_context(|| format!("planning the {} pipeline", origin.source))?;
     drop(include_rules);
+    let planner = child::ChildPlanner::new(common, &checkout, &origin, &user_vars)?;
+    let children = child::plan_static(&planner, &pipeline, &plan, 0).map_err(Error::from)?;
     Ok(Loaded {
         checkout,
         origin,
@@ -173,6 +177,7 @@ pub fn load_in(dir: &Path, common: &CommonArgs) -> anyhow::Result<Loaded> {
         plan,
         user_vars,
         changes,
+        children,
     })
 }
 

@@ -447,3 +447,301 @@ fn a_multi_project_trigger_is_listed_not_run_and_says_why() {
     );
     assert!(child_names(&run, "other").is_empty(), "{run}");
 }
+
+#[test]
+fn validate_plans_a_static_child_and_reports_its_planning_errors() {
+    let _machine = shared_machine();
+    // `second` needs a job that the child's rules leave out: only planning sees it, with the
+    // variable the trigger job forwards.
+    let ci = "variables:\n  FLAVOUR: plain\nchildren:\n  trigger:\n    include: ci/child.yml\n";
+    let child = r#"
+first:
+  image: busybox
+  rules:
+    - if: $FLAVOUR == "fancy"
+  script: [echo]
+second:
+  image: busybox
+  needs: [first]
+  script: [echo]
+"#;
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let out = p.command().arg("validate").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ci/child.yml:9")
+            && stderr.contains("job `second`")
+            && stderr.contains("key `needs`")
+            && stderr.contains("child pipeline of `children`"),
+        "{stderr}"
+    );
+    // With the forwarded value that keeps `first`, the same child is valid.
+    let fancy = ci.replace("plain", "fancy");
+    let p = Project::new(&fancy, &[("ci/child.yml", child)]);
+    let out = p.command().arg("validate").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn list_json(p: &Project) -> Vec<serde_json::Value> {
+    let out = p.command().args(["list", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn list_shows_static_childrens_jobs_under_their_trigger_and_dynamic_ones_as_generated() {
+    let _machine = shared_machine();
+    let ci = r#"
+gen:
+  image: busybox
+  script: [echo]
+children:
+  trigger:
+    include: ci/child.yml
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\nsecond:\n  image: busybox\n  needs: [first]\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let jobs = list_json(&p);
+    let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "gen",
+            "children",
+            "dyn",
+            "children » first",
+            "children » second",
+            "dyn » *"
+        ]
+    );
+    let second = &jobs[4];
+    assert_eq!(second["trigger"], "children");
+    assert_eq!(second["needs"], serde_json::json!(["children » first"]));
+    assert!(jobs[0].get("trigger").is_none());
+    assert_eq!(jobs[5]["generated_by"], serde_json::json!(["gen"]));
+    assert_eq!(jobs[5]["trigger"], "dyn");
+
+    let out = p.command().arg("list").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let header = table.lines().next().unwrap();
+    assert!(header.ends_with("TRIGGER"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("children » second"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.trim_end().ends_with("children"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("dyn » *") && l.contains("generated at run time by gen")),
+        "{table}"
+    );
+}
+
+#[test]
+fn explain_shows_a_childs_job_with_the_workflow_variables_its_trigger_forwards() {
+    let _machine = shared_machine();
+    // GitLab gives jobs the matching `workflow:rules:variables` as YAML variables, and a
+    // trigger job forwards its YAML variables (`forward:yaml_variables`), unless it does not
+    // inherit them.
+    let ci = r#"
+workflow:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "push"
+      variables:
+        FROM_WORKFLOW: wf
+variables:
+  GLOBAL: g
+children:
+  trigger:
+    include: ci/child.yml
+isolated:
+  inherit:
+    variables: false
+  trigger:
+    include: ci/child.yml
+gen:
+  image: busybox
+  script: [echo]
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let explain = |job: &str| {
+        let out = p.command().args(["explain", job]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, text, err) = explain("children » first");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        text.contains("in the child pipeline of `children`")
+            && text.contains("in this parent_pipeline pipeline: yes")
+            && text.contains("FROM_WORKFLOW=wf")
+            && text.contains("GLOBAL=g"),
+        "{text}"
+    );
+    let (code, text, err) = explain("isolated » first");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !text.contains("FROM_WORKFLOW") && !text.contains("GLOBAL"),
+        "{text}"
+    );
+    let (code, _, err) = explain("dyn » anything");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("generated at run time by gen"), "{err}");
+}
+
+#[test]
+fn run_trigger_job_name_selects_a_childs_job_with_its_trigger_and_its_needs_in_the_child() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = format!(
+        r#"
+default:
+  image: {IMAGE}
+stages: [build, deploy]
+build:
+  stage: build
+  script: [echo built]
+children:
+  stage: deploy
+  trigger:
+    include: ci/child.yml
+    strategy: depend
+"#
+    );
+    let child = format!(
+        "default:\n  image: {IMAGE}\nfirst:\n  script: [echo one > one.txt]\n  artifacts:\n    paths: [one.txt]\nsecond:\n  needs: [first]\n  script: [cat one.txt]\nother:\n  script: [echo other]\n"
+    );
+    let p = Project::new(&ci, &[("ci/child.yml", &child)]);
+    let run = p.run(&engine, &["children » second"]);
+    run.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+    assert_eq!(
+        child_names(&run, "children"),
+        ["children » first", "children » second"],
+        "{run}"
+    );
+    let ran = |job: &str| {
+        run.events
+            .iter()
+            .any(|e| e["event"] == "job_finished" && e["job"] == job)
+    };
+    assert!(!ran("build") && !ran("children » other"), "{run}");
+}
+
+#[test]
+fn run_of_a_job_of_a_dynamic_or_unknown_child_says_what_to_run_instead() {
+    let _machine = shared_machine();
+    let ci = r#"
+gen:
+  image: busybox
+  script: [echo]
+children:
+  trigger:
+    include: ci/child.yml
+dyn:
+  needs: [gen]
+  trigger:
+    include:
+      - artifact: made.yml
+        job: gen
+"#;
+    let child = "first:\n  image: busybox\n  script: [echo]\n";
+    let p = Project::new(ci, &[("ci/child.yml", child)]);
+    let run = |job: &str| {
+        let out = p.command().args(["run", job]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run("dyn » first");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("generated at run time by gen") && err.contains("run `dyn`"),
+        "{err}"
+    );
+    let (code, err) = run("children » nope");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no job `nope` in the child pipeline of `children`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_childs_jobs_are_cached_like_any_job_under_their_own_names() {
+    let _machine = shared_machine();
+    let Some(engine) = docker_or_skip() else {
+        return;
+    };
+    let ci = format!(
+        "default:\n  image: {IMAGE}\nchildren:\n  trigger:\n    include: ci/child.yml\n    strategy: depend\n"
+    );
+    let child = format!(
+        "default:\n  image: {IMAGE}\nfirst:\n  script: [echo one > one.txt]\n  artifacts:\n    paths: [one.txt]\nsecond:\n  needs: [first]\n  script: [cat one.txt]\n"
+    );
+    let p = Project::new(&ci, &[("ci/child.yml", &child)]);
+    let first = p.run_args(&engine, &["run", "--json"]);
+    first.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+    let again = p.run_args(&engine, &["run", "--json"]);
+    again.expect(
+        0,
+        &[
+            ("children", "success"),
+            ("children » first", "cached"),
+            ("children » second", "cached"),
+        ],
+    );
+    // `--rerun` names a child's job as the run does: it runs, and so does the job it feeds.
+    let rerun = p.run_args(&engine, &["run", "--json", "--rerun", "children » first"]);
+    rerun.expect(
+        0,
+        &[
+            ("children » first", "success"),
+            ("children » second", "success"),
+        ],
+    );
+}

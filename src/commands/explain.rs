@@ -6,11 +6,13 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::app::Loaded;
+use crate::app::child::ChildListing;
 use crate::cli::{CommonArgs, ExplainArgs};
 use crate::error::Error;
 use crate::plan::JobGraph;
 use crate::plan::select::{Selection, select};
 use crate::rules::Evaluation;
+use crate::scheduler::child::SEPARATOR;
 use crate::scheduler::result_keys::{InputsFrom, JobKey, PROJECT_CONFIG, why_it_runs};
 
 pub fn print(
@@ -20,6 +22,59 @@ pub fn print(
     json: bool,
 ) -> anyhow::Result<()> {
     let name = &args.job;
+    if loaded.pipeline.job(name).is_none() {
+        if let Some(child) = in_child(loaded, name)? {
+            return print_job(&child.0, common, name, json, Some(&child.1));
+        }
+    }
+    print_job(loaded, common, name, json, None)
+}
+
+/// The static child pipeline that holds `name` (`TRIGGER » JOB`), as a `Loaded` of its own, and
+/// its trigger job's name; an error for a job of a dynamic child.
+fn in_child(loaded: &Loaded, name: &str) -> anyhow::Result<Option<(Loaded, String)>> {
+    for child in &loaded.children {
+        match child {
+            ChildListing::Static(c) if c.pipeline.job(name).is_some() => {
+                // A forwarded variable may carry a masked value under another name: the
+                // parent's masked values stay masked.
+                let mut user_vars = c.user.clone();
+                user_vars.extend(loaded.user_vars.iter().filter(|u| u.masked).cloned());
+                let child = Loaded {
+                    checkout: loaded.checkout.clone(),
+                    origin: c.origin.clone(),
+                    pipeline: c.pipeline.clone(),
+                    plan: c.plan.clone(),
+                    user_vars,
+                    changes: loaded.checkout.changes(&c.origin),
+                    children: Vec::new(),
+                };
+                return Ok(Some((child, c.trigger.clone())));
+            }
+            ChildListing::Dynamic {
+                trigger,
+                generated_by,
+            } if name.starts_with(&format!("{trigger}{SEPARATOR}")) => {
+                return Err(Error::Usage(format!(
+                    "`{name}` would be a job of the child pipeline of `{trigger}`, which is \
+                     generated at run time by {}: its jobs are known only then",
+                    generated_by.join(", ")
+                ))
+                .into());
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+fn print_job(
+    loaded: &Loaded,
+    common: &CommonArgs,
+    name: &str,
+    json: bool,
+    child_of: Option<&str>,
+) -> anyhow::Result<()> {
     let job = loaded
         .pipeline
         .job(name)
@@ -43,9 +98,10 @@ pub fn print(
         }
         None => None,
     };
+    // A child job's key is computed by the run that plans its child, not here.
     let cache = planned
-        .is_some()
-        .then(|| result_cache(loaded, common, &job.name))
+        .filter(|_| child_of.is_none())
+        .map(|_| result_cache(loaded, common, &job.name))
         .transpose()?;
     // Variables built from a masked one, the rules trace and the key's reasons may all quote a
     // masked value: everything printed is masked, as GitLab shows `[MASKED]`.
@@ -53,6 +109,7 @@ pub fn print(
     if json {
         let mut value = json!({
             "job": job,
+            "child_of": child_of,
             "planned": planned,
             "artifacts_from": artifacts_from,
             "excluded": excluded,
@@ -65,6 +122,12 @@ pub fn print(
     }
     let mut s = String::new();
     let _ = writeln!(s, "job `{}`  (defined at {})", job.name, job.span);
+    if let Some(trigger) = child_of {
+        let _ = writeln!(
+            s,
+            "  in the child pipeline of `{trigger}` (its result cache key is not shown here)"
+        );
+    }
     if let Some(why) = &loaded.plan.workflow_excluded {
         let _ = writeln!(
             s,

@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use crate::app::Loaded;
+use crate::app::child::ChildListing;
 use crate::cli::ListArgs;
+use crate::scheduler::child::SEPARATOR;
 
 #[derive(Debug, Serialize)]
 pub struct ListedJob {
@@ -18,34 +20,57 @@ pub struct ListedJob {
     pub included: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub excluded_because: Option<String>,
+    /// The trigger job whose child pipeline holds this job (named `TRIGGER » JOB`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// For a dynamic child pipeline (one row, `TRIGGER » *`): the jobs whose artifacts it is
+    /// read from, at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_by: Option<Vec<String>>,
 }
 
-pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
-    // An image or a reason may be built from a masked variable.
-    let masker = loaded.masker();
-    let mut out: Vec<ListedJob> = loaded
-        .plan
-        .jobs
+fn planned_rows(
+    plan: &crate::plan::Plan,
+    masker: &crate::mask::Masker,
+    trigger: Option<&str>,
+) -> Vec<ListedJob> {
+    plan.jobs
         .iter()
         .map(|j| ListedJob {
             name: j.job.name.clone(),
             stage: j.job.stage.clone(),
             when: j.when.to_string(),
             allow_failure: j.allow_failure.is_allowed(),
-            needs: j
-                .needs
-                .as_ref()
-                .map(|n| n.iter().map(|n| n.job.clone()).collect()),
+            // A child's `needs` name its own jobs; the run names them `TRIGGER » JOB`.
+            needs: j.needs.as_ref().map(|n| {
+                n.iter()
+                    .map(|n| match trigger {
+                        Some(t) => format!("{t}{SEPARATOR}{}", n.job),
+                        None => n.job.clone(),
+                    })
+                    .collect()
+            }),
             image: j.image.as_deref().map(|i| masker.masked(i)),
             platform: j.platform.clone(),
             included: true,
             excluded_because: None,
+            trigger: trigger.map(String::from),
+            generated_by: None,
         })
-        .collect();
-    if all {
-        for e in &loaded.plan.excluded {
-            let job = loaded.pipeline.job(&e.name);
-            out.push(ListedJob {
+        .collect()
+}
+
+fn excluded_rows(
+    plan: &crate::plan::Plan,
+    pipeline: &crate::pipeline::Pipeline,
+    masker: &crate::mask::Masker,
+    trigger: Option<&str>,
+) -> Vec<ListedJob> {
+    plan.excluded
+        .iter()
+        .map(|e| {
+            let job = pipeline.job(&e.name);
+            ListedJob {
                 name: e.name.clone(),
                 stage: e.stage.clone(),
                 when: "never".into(),
@@ -59,16 +84,69 @@ pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
                 platform: String::new(),
                 included: false,
                 excluded_because: Some(masker.masked(&e.reason)),
-            });
+                trigger: trigger.map(String::from),
+                generated_by: None,
+            }
+        })
+        .collect()
+}
+
+/// The jobs of the child pipelines, under their trigger jobs' names, as the run names them.
+fn child_rows(loaded: &Loaded, masker: &crate::mask::Masker, all: bool) -> Vec<ListedJob> {
+    let mut out = Vec::new();
+    for child in &loaded.children {
+        match child {
+            ChildListing::Static(c) => {
+                let trigger = &c.trigger;
+                if c.not_created.is_none() {
+                    out.extend(planned_rows(&c.plan, masker, Some(trigger)));
+                }
+                if all {
+                    let mut rows = excluded_rows(&c.plan, &c.pipeline, masker, Some(trigger));
+                    if let Some(why) = &c.not_created {
+                        for r in &mut rows {
+                            r.excluded_because = Some(masker.masked(why));
+                        }
+                    }
+                    out.extend(rows);
+                }
+            }
+            ChildListing::Dynamic {
+                trigger,
+                generated_by,
+            } => out.push(ListedJob {
+                name: format!("{trigger}{SEPARATOR}*"),
+                stage: String::new(),
+                when: format!("generated at run time by {}", generated_by.join(", ")),
+                allow_failure: false,
+                needs: Some(generated_by.clone()),
+                image: None,
+                platform: String::new(),
+                included: true,
+                excluded_because: None,
+                trigger: Some(trigger.clone()),
+                generated_by: Some(generated_by.clone()),
+            }),
         }
     }
+    out
+}
+
+pub fn listed(loaded: &Loaded, all: bool) -> Vec<ListedJob> {
+    // An image or a reason may be built from a masked variable.
+    let masker = loaded.masker();
+    let mut out = planned_rows(&loaded.plan, &masker, None);
+    if all {
+        out.extend(excluded_rows(&loaded.plan, &loaded.pipeline, &masker, None));
+    }
+    out.extend(child_rows(loaded, &masker, all));
     out
 }
 
 pub fn print(loaded: &Loaded, args: &ListArgs, json: bool) -> anyhow::Result<()> {
     let jobs = listed(loaded, args.all);
     if args.names {
-        for job in &jobs {
+        for job in jobs.iter().filter(|j| j.generated_by.is_none()) {
             println!("{}", job.name);
         }
         return Ok(());
@@ -100,8 +178,9 @@ pub fn render_table(jobs: &[ListedJob]) -> String {
         "NEEDS",
         "IMAGE",
         "PLATFORM",
+        "TRIGGER",
     ];
-    let rows: Vec<[String; 7]> = jobs
+    let rows: Vec<[String; 8]> = jobs
         .iter()
         .map(|j| {
             let needs = match &j.needs {
@@ -129,9 +208,16 @@ pub fn render_table(jobs: &[ListedJob]) -> String {
                 } else {
                     j.platform.clone()
                 },
+                j.trigger.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
+    // The TRIGGER column only when there are child pipelines.
+    let shown = if jobs.iter().any(|j| j.trigger.is_some()) {
+        headers.len()
+    } else {
+        headers.len() - 1
+    };
     let mut widths = headers.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
@@ -151,9 +237,9 @@ pub fn render_table(jobs: &[ListedJob]) -> String {
         out.push_str(s.trim_end());
         out.push('\n');
     };
-    line(headers.to_vec(), &mut out);
+    line(headers[..shown].to_vec(), &mut out);
     for r in &rows {
-        line(r.iter().map(String::as_str).collect(), &mut out);
+        line(r[..shown].iter().map(String::as_str).collect(), &mut out);
     }
     out
 }

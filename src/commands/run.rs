@@ -63,6 +63,17 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         return Ok(());
     }
     let graph = JobGraph::build(&loaded.plan).map_err(Error::from)?;
+    // `TRIGGER » JOB` selects a child's job: its trigger job here, the job in the child.
+    let (parent_jobs, child_selections) = app::child::split_names(&loaded.children, jobs)?;
+    let jobs = &parent_jobs[..];
+    if for_shell && !child_selections.is_empty() {
+        return Err(Error::Usage(
+            "`shell` opens a job of this pipeline, not of a child pipeline; run the child's \
+             files as a pipeline of their own (`--file CHILD.yml`) to open one of its jobs"
+                .into(),
+        )
+        .into());
+    }
     let selection = Selection {
         patterns: jobs.to_vec(),
         stages: args.stage.clone(),
@@ -112,7 +123,15 @@ pub fn run_jobs(options: &Options, jobs: &[String], for_shell: bool) -> anyhow::
         .enable_all()
         .build()
         .map_err(|e| Error::Environment(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(run_async(common, args, loaded, graph, picks, for_shell));
+    let result = runtime.block_on(run_async(
+        common,
+        args,
+        loaded,
+        graph,
+        picks,
+        child_selections,
+        for_shell,
+    ));
     // A preparation that Ctrl-C abandoned may still be copying the project on a blocking thread:
     // the run is over, so the process does not wait for it.
     runtime.shutdown_background();
@@ -241,6 +260,7 @@ async fn run_async(
     loaded: Loaded,
     graph: JobGraph,
     picks: Vec<Pick>,
+    child_selections: app::child::ChildSelections,
     for_shell: bool,
 ) -> anyhow::Result<()> {
     // Listened to from here on: a signal while the engine is reached or the run is set up is
@@ -340,7 +360,18 @@ async fn run_async(
     let _ = std::fs::write(run_dir.path.join(super::runs::RECORD), record.to_string());
 
     // Image IDs for the result cache's keys.
-    let images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
+    let mut images = images_of(&loaded.plan, &picks, args.default_image.as_deref());
+    // The static children's jobs are keyed too.
+    for child in &loaded.children {
+        if let app::child::ChildListing::Static(c) = child {
+            let all = vec![Pick::Run; c.plan.jobs.len()];
+            for i in images_of(&c.plan, &all, args.default_image.as_deref()) {
+                if !images.contains(&i) {
+                    images.push(i);
+                }
+            }
+        }
+    }
     let image_ids = executor.image_ids(images).await;
 
     let checkout = loaded.checkout.clone();
@@ -401,13 +432,17 @@ async fn run_async(
             id: run_dir.id.clone(),
             path: run_dir.path.clone(),
         },
+        child_selections,
+        cache.as_ref().map(|c| app::child::ChildCaching {
+            cache_root: c.root().to_path_buf(),
+            limit,
+            rerun: args.rerun.clone(),
+            image_ids: Some(image_ids.clone()),
+            config: config.clone(),
+            files: file_digests.clone(),
+        }),
     )?;
-    let globals = loaded
-        .pipeline
-        .variables
-        .iter()
-        .map(|v| v.name.clone())
-        .collect();
+    let globals = app::child::global_names(&loaded.pipeline, &loaded.plan);
     let caching = CachingPrepare::new(
         SpecFactory {
             plan: plan.clone(),

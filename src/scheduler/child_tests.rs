@@ -102,6 +102,17 @@ async fn run(
     depth: u32,
     interrupt_on: Option<&str>,
 ) -> Outcome {
+    run_j(parent, child, exec, depth, interrupt_on, 4).await
+}
+
+async fn run_j(
+    parent: &str,
+    child: &str,
+    exec: FakeExecutor,
+    depth: u32,
+    interrupt_on: Option<&str>,
+    max_parallel: usize,
+) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let (plan, graph) = plan_in(dir.path(), parent);
     let picks = select(&plan, &graph, &Selection::default()).unwrap();
@@ -128,7 +139,7 @@ async fn run(
         events.push(e.clone());
     };
     let options = SchedulerOptions {
-        max_parallel: 4,
+        max_parallel,
         no_delay: false,
         run_id: "test".into(),
         run_dir: PathBuf::from("/tmp/x"),
@@ -331,4 +342,48 @@ async fn an_interrupt_is_answered_while_a_child_pipeline_is_being_loaded() {
     let trig = summary.jobs.iter().find(|(i, _)| i.name == "trig").unwrap();
     assert_eq!(trig.1.status, JobStatus::Canceled);
     release_tx.send(()).unwrap();
+}
+
+/// A parent whose trigger job (first, so it starts first) shares its stage with three jobs.
+const PARENT_BUSY: &str = "
+trig: {trigger: {include: child.yml}}
+p1: {script: [x]}
+p2: {script: [x]}
+p3: {script: [x]}
+";
+
+const CHILD_WIDE: &str = "
+c1: {script: [x]}
+c2: {script: [x]}
+c3: {script: [x]}
+c4: {script: [x]}
+";
+
+#[tokio::test]
+async fn minus_j_is_one_limit_across_the_parent_and_its_child() {
+    for j in [1, 2, 3] {
+        let exec = FakeExecutor::default();
+        let o = run_j(PARENT_BUSY, CHILD_WIDE, exec.clone(), 0, None, j).await;
+        for job in ["p1", "p2", "p3", "trig » c1", "trig » c4"] {
+            assert_eq!(o.status(job), JobStatus::Success, "-j {j}: {job}");
+        }
+        // Seven jobs run, from two dispatchers: never more than `-j` at once between them.
+        // (How many run at once below that depends on how fast the fake finishes a job.)
+        assert_eq!(exec.started().len(), 7);
+        assert!(
+            (1..=j).contains(&exec.max_running()),
+            "-j {j}: {} at once",
+            exec.max_running()
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_depend_and_minus_j_1_the_trigger_job_does_not_hold_its_childs_slot() {
+    let exec = FakeExecutor::default();
+    let o = run_j(PARENT_DEPEND, CHILD, exec.clone(), 0, None, 1).await;
+    assert_eq!(o.status("trig » c2"), JobStatus::Success);
+    assert_eq!(o.status("trig"), JobStatus::Success);
+    assert_eq!(o.status("next"), JobStatus::Success);
+    assert_eq!(exec.max_running(), 1);
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use futures_util::stream::FuturesUnordered;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{JobInfo, JobResult, JobStatus, PipelineStatus, RunEvent};
@@ -27,6 +27,7 @@ use crate::pipeline::model::When;
 use crate::plan::select::Pick;
 use crate::plan::{JobGraph, Plan};
 use crate::scheduler::child::ChildRun;
+use crate::scheduler::slots::Slots;
 use crate::scheduler::{Finished, Prepared, SchedulerOptions, SharedPrepare};
 
 /// Messages from running jobs and from the preparation worker.
@@ -145,6 +146,12 @@ pub struct Dispatcher<'a> {
     nested: bool,
     /// Trigger jobs without `strategy: depend` whose child has not announced itself yet.
     undepending: HashMap<String, (usize, u32)>,
+    /// The run's `-j` slots, shared with its children's dispatchers.
+    slots: Slots,
+    /// Changes when any dispatcher sharing the slots frees one.
+    freed: watch::Receiver<u64>,
+    /// Trigger jobs whose child runs: their slot is already given back.
+    slot_given_back: Vec<bool>,
 }
 
 impl<'a> Dispatcher<'a> {
@@ -158,7 +165,11 @@ impl<'a> Dispatcher<'a> {
         emit: &'a mut dyn FnMut(&RunEvent),
     ) -> Self {
         let n = plan.jobs.len();
+        let slots = Slots::new(options.max_parallel);
         Dispatcher {
+            freed: slots.watch(),
+            slots,
+            slot_given_back: vec![false; n],
             plan,
             graph,
             picks,
@@ -188,10 +199,21 @@ impl<'a> Dispatcher<'a> {
 
     /// A child pipeline's dispatcher: canceled with its parent's, and leaving the engine's
     /// sweep to the parent's run (the jobs of both carry the same run id).
-    pub fn nested(mut self, parent: &CancellationToken) -> Self {
+    /// It takes its slots from its parent's: `-j` is one limit for the run.
+    pub fn nested(mut self, parent: &CancellationToken, slots: Slots) -> Self {
         self.cancel = parent.child_token();
         self.nested = true;
+        self.freed = slots.watch();
+        self.slots = slots;
         self
+    }
+
+    /// A job's slot is free (it ended, or will be tried again).
+    fn free_slot(&mut self, i: usize) {
+        self.running -= 1;
+        if !std::mem::take(&mut self.slot_given_back[i]) {
+            self.slots.give_back();
+        }
     }
 
     /// What unselected jobs left in past runs (`run JOB` without `--needs`): the selected jobs
@@ -287,6 +309,8 @@ impl<'a> Dispatcher<'a> {
                 }
                 // Log lines before completions: a job's last lines are sent before it reports done.
                 Some(line) = log_rx.recv() => (self.emit)(&RunEvent::JobLog { job: line.job, line: line.line }),
+                // A slot freed, here or in a child (or a parent): waiting jobs look again.
+                Ok(()) = self.freed.changed() => {}
                 Some((trigger, event)) = child_rx.recv() => self.child_event(&trigger, event),
                 Some(done) = self.children.next(), if !self.children.is_empty() => {
                     // The child's last events were sent while it was polled: they come first.
@@ -462,7 +486,7 @@ impl<'a> Dispatcher<'a> {
 
     fn complete(&mut self, i: usize, finished: Finished) {
         if matches!(self.states[i], State::Running { .. } | State::Preparing) {
-            self.running -= 1;
+            self.free_slot(i);
         }
         (self.emit)(&RunEvent::JobFinished {
             job: self.plan.jobs[i].job.name.clone(),
@@ -499,7 +523,7 @@ impl<'a> Dispatcher<'a> {
                                 continue;
                             }
                         }
-                        if self.running >= self.options.max_parallel.max(1) {
+                        if !self.slots.has_room() {
                             continue;
                         }
                         self.start(i, self.next_attempt[i]);
@@ -573,6 +597,7 @@ impl<'a> Dispatcher<'a> {
             })
             .collect();
         self.running += 1;
+        self.slots.take();
         self.states[i] = State::Preparing;
         self.work.push_back(Work::Prepare {
             index: i,
@@ -736,6 +761,9 @@ impl<'a> Dispatcher<'a> {
             started: Instant::now(),
             key: None,
         };
+        // The trigger job runs nothing: its slot goes to the jobs (its child's among them).
+        self.slots.give_back();
+        self.slot_given_back[i] = true;
         let (int_tx, int_rx) = mpsc::channel(2);
         self.child_interrupts.push(int_tx);
         let tx = self
@@ -745,6 +773,7 @@ impl<'a> Dispatcher<'a> {
         let executor = self.executor.clone();
         let options = self.options.clone();
         let cancel = self.cancel.clone();
+        let slots = self.slots.clone();
         let name = trigger.clone();
         self.children.push(Box::pin(async move {
             let ChildRun {
@@ -758,7 +787,7 @@ impl<'a> Dispatcher<'a> {
             };
             let summary =
                 Dispatcher::new(&plan, &graph, picks, options, executor, prepare, &mut emit)
-                    .nested(&cancel)
+                    .nested(&cancel, slots)
                     .run(int_rx)
                     .await;
             ChildDone {
@@ -900,7 +929,7 @@ impl<'a> Dispatcher<'a> {
                     line: format!("WARNING: {why}"),
                 });
                 self.engine_failures[i] = Some(why);
-                self.running -= 1;
+                self.free_slot(i);
                 self.states[i] = State::Waiting;
                 self.next_attempt[i] = attempt + 1;
                 return;
@@ -913,7 +942,7 @@ impl<'a> Dispatcher<'a> {
                     || exit_code.is_some_and(|c| retry.exit_codes.contains(&c));
                 if attempt <= retry.max && retry_when_ok && retry_code_ok && !self.canceling {
                     // The attempt failed but the job will run again: it is not finished.
-                    self.running -= 1;
+                    self.free_slot(i);
                     self.states[i] = State::Waiting;
                     self.next_attempt[i] = attempt + 1;
                     return;
@@ -962,7 +991,7 @@ impl<'a> Dispatcher<'a> {
             return;
         }
         // The job is over: its slot is free while its result is stored.
-        self.running -= 1;
+        self.free_slot(i);
         self.states[i] = State::Storing(Box::new(finished.clone()));
         self.job_tokens.remove(&i);
         self.work.push_back(Work::Store {

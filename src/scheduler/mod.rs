@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod key_encoding;
 pub mod result_keys;
 pub mod signals;
+pub mod slots;
 pub mod spec;
 
 use std::path::PathBuf;
@@ -57,6 +58,21 @@ pub trait Prepare: Send {
     fn finished(&mut self, _index: usize, _outcome: &JobOutcome, _finished: &mut Finished) {}
     /// Where the log of an attempt goes.
     fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf>;
+}
+
+/// A boxed `Prepare` (a child pipeline's: caching or not) prepares as the one inside.
+impl<P: Prepare + ?Sized> Prepare for Box<P> {
+    fn prepare(&mut self, index: usize, attempt: u32, inputs: &[&Finished]) -> Prepared {
+        (**self).prepare(index, attempt, inputs)
+    }
+
+    fn finished(&mut self, index: usize, outcome: &JobOutcome, finished: &mut Finished) {
+        (**self).finished(index, outcome, finished)
+    }
+
+    fn log_path(&self, index: usize, attempt: u32) -> Option<PathBuf> {
+        (**self).log_path(index, attempt)
+    }
 }
 
 /// How the dispatcher holds a [`Prepare`]: shared with its blocking calls, and given back to the
