@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: the Octez-shaped example (examples/octez-mini) run twice by tezos-ci-local (the
 # second run finds every job in the result cache), then once more after a comment-only change to
-# a source file (the build strips comments: the build re-runs, its artifacts come out identical,
+# an OCaml source file (the build re-runs, its artifacts come out identical,
 # and the jobs after it stay cached), beside gitlab-ci-local's runs of the same, in one run.
 # Usage: scripts/bench-incremental.sh   (needs Docker: scripts/setup.sh)
 set -euo pipefail
@@ -31,7 +31,7 @@ run_peer() {
 first=$(run_ours); second=$(run_ours); second_counts=$(ours_counts)
 if [ $peer = yes ]; then pfirst=$(run_peer); psecond=$(run_peer); fi
 # A comment-only change (uncommitted, as while editing) to the first library the build links.
-printf '# a comment the build strips\n' >> "$work/mini/src/lib_crypto/hex.sh"
+printf '(* a comment the compiler ignores *)\n' >> "$work/mini/src/lib_crypto/hex.ml"
 comment=$(run_ours); comment_counts=$(ours_counts)
 grep '"event":"job_finished"' "$work/ours.json" | grep -o '"job":"[^"]*"\|"reason":"ran: [^"]*"' | paste - - | grep 'ran: ' | sed 's/^/  /' >"$work/why.txt" || true
 [ $peer = yes ] && pcomment=$(run_peer)
