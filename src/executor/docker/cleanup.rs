@@ -146,18 +146,7 @@ pub async fn remove_dead(
         .filter(|v| judge(Some(&v.labels)))
         .map(|v| v.name)
         .collect();
-    let removals = dead.iter().map(|id| {
-        bounded(docker.remove_container(
-            id,
-            Some(RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            }),
-        ))
-    });
-    let removed = futures_util::future::join_all(removals).await;
-    swept.containers = removed.iter().filter(|r| r.is_some()).count();
+    swept.containers = force_remove(docker, dead.iter().map(String::as_str)).await;
     for n in &dead_networks {
         if bounded(docker.remove_network(n)).await.is_some() {
             swept.networks += 1;
@@ -227,23 +216,12 @@ async fn sweep(
     })))
     .await
     .unwrap_or_default();
-    let removals = containers
+    let ids = containers
         .iter()
         .filter(|c| !keep(c))
-        .filter_map(|c| c.id.as_deref())
-        .map(|id| {
-            bounded(docker.remove_container(
-                id,
-                Some(RemoveContainerOptions {
-                    force: true,
-                    v: true,
-                    ..Default::default()
-                }),
-            ))
-        });
-    let removed = futures_util::future::join_all(removals).await;
+        .filter_map(|c| c.id.as_deref());
     let mut swept = Swept {
-        containers: removed.iter().filter(|r| r.is_some()).count(),
+        containers: force_remove(docker, ids).await,
         ..Swept::default()
     };
     let networks = bounded(docker.list_networks(Some(ListNetworksOptions {
@@ -388,4 +366,23 @@ impl Pending {
         // Attempts of a later run on the same executor may start removals again.
         self.tasks.reopen();
     }
+}
+
+/// Removes these containers (running or not, with their anonymous volumes) at once; how many went.
+async fn force_remove<'a>(docker: &Docker, ids: impl Iterator<Item = &'a str>) -> usize {
+    let removals = ids.map(|id| {
+        bounded(docker.remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        ))
+    });
+    futures_util::future::join_all(removals)
+        .await
+        .iter()
+        .filter(|r| r.is_some())
+        .count()
 }
