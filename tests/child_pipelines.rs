@@ -499,10 +499,9 @@ fn list_json(p: &Project) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-#[test]
-fn list_shows_static_childrens_jobs_under_their_trigger_and_dynamic_ones_as_generated() {
-    let _machine = shared_machine();
-    let ci = r#"
+/// A parent with a static child (`children`, from `ci/child.yml`) and a dynamic one (`dyn`, from
+/// the artifact `made.yml` of `gen`).
+const STATIC_AND_DYNAMIC: &str = r#"
 gen:
   image: busybox
   script: [echo]
@@ -516,6 +515,11 @@ dyn:
       - artifact: made.yml
         job: gen
 "#;
+
+#[test]
+fn list_shows_static_childrens_jobs_under_their_trigger_and_dynamic_ones_as_generated() {
+    let _machine = shared_machine();
+    let ci = STATIC_AND_DYNAMIC;
     let child = "first:\n  image: busybox\n  script: [echo]\nsecond:\n  image: busybox\n  needs: [first]\n  script: [echo]\n";
     let p = Project::new(ci, &[("ci/child.yml", child)]);
     let jobs = list_json(&p);
@@ -667,20 +671,7 @@ children:
 #[test]
 fn run_of_a_job_of_a_dynamic_or_unknown_child_says_what_to_run_instead() {
     let _machine = shared_machine();
-    let ci = r#"
-gen:
-  image: busybox
-  script: [echo]
-children:
-  trigger:
-    include: ci/child.yml
-dyn:
-  needs: [gen]
-  trigger:
-    include:
-      - artifact: made.yml
-        job: gen
-"#;
+    let ci = STATIC_AND_DYNAMIC;
     let child = "first:\n  image: busybox\n  script: [echo]\n";
     let p = Project::new(ci, &[("ci/child.yml", child)]);
     let run = |job: &str| {
