@@ -7,15 +7,12 @@
 #[path = "run_e2e/support.rs"]
 mod support;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, ListVolumesOptions};
-use support::{Project, RUN_LIMIT, Run, Spawned, docker_or_skip, shared_machine};
+use support::{Project, RUN_LIMIT, Run, Spawned, docker_or_skip, labelled_on, shared_machine};
 
 const PREFIX: &str = "tclpool";
 const SUBNET: &str = "10.237";
@@ -68,45 +65,6 @@ fn two_engines() -> Option<Vec<String>> {
     }
     eprintln!("SKIPPED: {why}");
     None
-}
-
-/// Containers and volumes labelled `tezos-ci-local` on the engine at `address`.
-fn labelled_on(address: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let docker = Docker::connect_with_http(address, 30, bollard::API_DEFAULT_VERSION)
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
-        let filters = HashMap::from([("label".to_string(), vec!["tezos-ci-local".to_string()])]);
-        let mut left: Vec<String> = docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters.clone()),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| format!("container {:?}", c.names))
-            .collect();
-        for v in docker
-            .list_volumes(Some(ListVolumesOptions {
-                filters: Some(filters),
-            }))
-            .await
-            .unwrap()
-            .volumes
-            .unwrap_or_default()
-        {
-            left.push(format!("volume {}", v.name));
-        }
-        left
-    })
 }
 
 /// The engine a job's log says it ran on.

@@ -7,15 +7,12 @@
 #[path = "run_e2e/support.rs"]
 mod support;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
 use serde_json::Value;
-use support::{Project, Run, docker_or_skip, shared_machine};
+use support::{Project, Run, docker_or_skip, labelled_on, shared_machine};
 
 /// Names and addresses of this binary's engines: apart from `scripts/engines.sh`'s defaults, so
 /// that a developer's own engines are not touched.
@@ -71,55 +68,6 @@ fn extra_engines() -> Option<&'static [String]> {
             None
         }
     }
-}
-
-/// Everything labelled `tezos-ci-local` on the engine at `address`.
-fn labelled_on(address: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let docker = Docker::connect_with_http(address, 30, bollard::API_DEFAULT_VERSION)
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
-        let filters = HashMap::from([("label".to_string(), vec!["tezos-ci-local".to_string()])]);
-        let mut left = Vec::new();
-        for c in docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters.clone()),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-        {
-            left.push(format!("container {:?}", c.names));
-        }
-        for v in docker
-            .list_volumes(Some(ListVolumesOptions {
-                filters: Some(filters.clone()),
-            }))
-            .await
-            .unwrap()
-            .volumes
-            .unwrap_or_default()
-        {
-            left.push(format!("volume {}", v.name));
-        }
-        for n in docker
-            .list_networks(Some(ListNetworksOptions {
-                filters: Some(filters),
-            }))
-            .await
-            .unwrap()
-        {
-            left.push(format!("network {:?}", n.name));
-        }
-        left
-    })
 }
 
 fn engines_json(p: &Project, args: &[&str]) -> (Run, Vec<Value>) {

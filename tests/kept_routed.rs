@@ -11,8 +11,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptions, ListVolumesOptions};
 use support::*;
 
 const PREFIX: &str = "tclkept";
@@ -59,49 +57,6 @@ fn extra_engine() -> Option<String> {
     }
     eprintln!("SKIPPED: {why}");
     None
-}
-
-/// Containers and volumes labelled `tezos-ci-local` on the engine at `address`.
-fn labelled_on(address: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let docker = Docker::connect_with_http(address, 30, bollard::API_DEFAULT_VERSION)
-            .unwrap()
-            .negotiate_version()
-            .await
-            .unwrap();
-        let filters = std::collections::HashMap::from([(
-            "label".to_string(),
-            vec!["tezos-ci-local".to_string()],
-        )]);
-        let mut out = Vec::new();
-        for c in docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters.clone()),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-        {
-            out.push(format!("container {:?}", c.names));
-        }
-        for v in docker
-            .list_volumes(Some(ListVolumesOptions {
-                filters: Some(filters),
-            }))
-            .await
-            .unwrap()
-            .volumes
-            .unwrap_or_default()
-        {
-            out.push(format!("volume {}", v.name));
-        }
-        out
-    })
 }
 
 /// Runs `tezos-ci-local ARGS` in `p` through a pseudo terminal (`tests/debug_shell/

@@ -130,3 +130,56 @@ impl Engine {
         })
     }
 }
+
+/// Every container, volume and network labelled `tezos-ci-local` on the engine at `address`
+/// (an extra engine a test started), described for a message.
+pub fn labelled_on(address: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let docker = bollard::Docker::connect_with_http(address, 30, bollard::API_DEFAULT_VERSION)
+            .unwrap()
+            .negotiate_version()
+            .await
+            .unwrap();
+        let filters = std::collections::HashMap::from([(
+            "label".to_string(),
+            vec!["tezos-ci-local".to_string()],
+        )]);
+        let mut left = Vec::new();
+        for c in docker
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filters.clone()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+        {
+            left.push(format!("container {:?}", c.names));
+        }
+        for v in docker
+            .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .unwrap()
+            .volumes
+            .unwrap_or_default()
+        {
+            left.push(format!("volume {}", v.name));
+        }
+        for n in docker
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .unwrap()
+        {
+            left.push(format!("network {:?}", n.name));
+        }
+        left
+    })
+}

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command as StdCommand;
 
 pub use builder::{Test, diff};
-pub use engine::{Engine, docker_or_skip};
+pub use engine::{Engine, docker_or_skip, labelled_on};
 pub use project::{Project, copy_tree};
 pub use run::{BIN, RUN_LIMIT, Run, Spawned, exit_code, shared_machine, unique, whole_machine};
 
