@@ -60,16 +60,7 @@ pub fn load(
     source: &Source,
     context: &dyn IncludeContext,
 ) -> Result<Loaded, ConfigErrors> {
-    let project_canon = project_dir
-        .canonicalize()
-        .unwrap_or_else(|_| project_dir.to_path_buf());
-    let mut loader = Loader {
-        project_dir,
-        project_canon,
-        context,
-        files: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut loader = Loader::new(project_dir, context);
     let (display, text) = match source {
         Source::File(path) => {
             let full = if path.is_absolute() {
@@ -123,16 +114,7 @@ pub fn load_child(
     entries: &[ChildFile],
     context: &dyn IncludeContext,
 ) -> Result<Loaded, ConfigErrors> {
-    let project_canon = project_dir
-        .canonicalize()
-        .unwrap_or_else(|_| project_dir.to_path_buf());
-    let mut loader = Loader {
-        project_dir,
-        project_canon,
-        context,
-        files: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut loader = Loader::new(project_dir, context);
     let mut merged = Map::new();
     let mut errors = ConfigErrors::default();
     for entry in entries {
@@ -206,6 +188,21 @@ struct Origin {
 enum Base {
     Checkout,
     Project { project: String, commit: git2::Oid },
+}
+
+impl<'a> Loader<'a> {
+    fn new(project_dir: &'a Path, context: &'a dyn IncludeContext) -> Self {
+        let project_canon = project_dir
+            .canonicalize()
+            .unwrap_or_else(|_| project_dir.to_path_buf());
+        Loader {
+            project_dir,
+            project_canon,
+            context,
+            files: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
 }
 
 impl Loader<'_> {
