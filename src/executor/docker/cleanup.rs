@@ -37,13 +37,7 @@ pub async fn remove_labelled_except(docker: &Docker, filter: &str, kept: &[Strin
             .is_some_and(|a| kept.contains(a))
     };
     let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
-        all: true,
-        filters: Some(filters.clone()),
-        ..Default::default()
-    })))
-    .await
-    .unwrap_or_default();
+    let containers = labelled_containers(docker, &filters).await;
     for c in containers.iter().filter(|c| !is_kept(c.labels.as_ref())) {
         if let Some(id) = c.id.as_deref() {
             let opts = RemoveContainerOptions {
@@ -113,13 +107,7 @@ pub async fn remove_dead(
         }
     };
     let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
-        all: true,
-        filters: Some(filters.clone()),
-        ..Default::default()
-    })))
-    .await
-    .unwrap_or_default();
+    let containers = labelled_containers(docker, &filters).await;
     let dead: Vec<String> = containers
         .into_iter()
         .filter(|c| judge(c.labels.as_ref()))
@@ -209,13 +197,7 @@ async fn sweep(
     force_volumes: bool,
 ) -> Swept {
     let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-    let containers = bounded(docker.list_containers(Some(ListContainersOptions {
-        all: true,
-        filters: Some(filters.clone()),
-        ..Default::default()
-    })))
-    .await
-    .unwrap_or_default();
+    let containers = labelled_containers(docker, &filters).await;
     let ids = containers
         .iter()
         .filter(|c| !keep(c))
@@ -385,4 +367,19 @@ async fn force_remove<'a>(docker: &Docker, ids: impl Iterator<Item = &'a str>) -
         .iter()
         .filter(|r| r.is_some())
         .count()
+}
+
+/// Every container (running or not) matching `filters`; none when the engine does not answer
+/// in time.
+async fn labelled_containers(
+    docker: &Docker,
+    filters: &HashMap<String, Vec<String>>,
+) -> Vec<ContainerSummary> {
+    bounded(docker.list_containers(Some(ListContainersOptions {
+        all: true,
+        filters: Some(filters.clone()),
+        ..Default::default()
+    })))
+    .await
+    .unwrap_or_default()
 }
