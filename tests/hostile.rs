@@ -59,27 +59,7 @@ fn validate(project: &Project) -> Outcome {
     let stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     let pid = child.id() as i32;
-    let (done, watch) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if watch.recv_timeout(WALL_LIMIT) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
-            // SAFETY: kill(2) on our child, not yet reaped since wait4 has not returned.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            return true;
-        }
-        false
-    });
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let _ = done.send(());
-    assert!(!watchdog.join().unwrap(), "killed after {WALL_LIMIT:?}");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
+    let (code, usage) = common::wait_with_rusage(pid, WALL_LIMIT);
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Outcome {
         code,

@@ -22,7 +22,10 @@ use std::process::Command as StdCommand;
 pub use builder::{Test, diff};
 pub use engine::{Engine, docker_or_skip, labelled_on};
 pub use project::{Project, copy_tree};
-pub use run::{BIN, RUN_LIMIT, Run, Spawned, exit_code, shared_machine, unique, whole_machine};
+pub use run::{
+    BIN, RUN_LIMIT, Run, Spawned, exit_code, shared_machine, unique, wait_with_rusage,
+    whole_machine,
+};
 
 /// Runs git in `dir` with a fixed identity and no user configuration; its stdout.
 pub fn git_in(dir: &Path, args: &[&str]) -> String {

@@ -312,3 +312,32 @@ pub fn unique(prefix: &str) -> String {
         .subsec_nanos();
     format!("{prefix}-{}-{nanos:x}", std::process::id())
 }
+
+/// Waits for the child `pid` (spawned by this test, not yet waited for) and returns its exit
+/// code (128 + the signal when a signal ended it) and its resource usage from wait4(2): that
+/// process's own figures, not those of any other child of the test binary. Kills it after
+/// `limit`, and fails the test then.
+pub fn wait_with_rusage(pid: i32, limit: Duration) -> (i32, libc::rusage) {
+    let (done, watch) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if watch.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
+            // SAFETY: kill(2) on our child, not yet reaped since wait4 has not returned.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            return true;
+        }
+        false
+    });
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
+    let _ = done.send(());
+    assert!(!watchdog.join().unwrap(), "killed after {limit:?}");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    (code, usage)
+}

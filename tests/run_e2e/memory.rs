@@ -15,7 +15,7 @@ const LIMIT: Duration = Duration::from_secs(600);
 const RSS_LIMIT_KIB: i64 = 64 * 1024;
 
 #[test]
-// The child is reaped by wait4(2) in wait_with_rusage, which Child::wait cannot do.
+// The child is reaped by wait4(2) in wait_with_maxrss, which Child::wait cannot do.
 #[allow(clippy::zombie_processes)]
 fn a_gigabyte_of_log_keeps_memory_flat() {
     // Takes the machine for itself: it measures memory and keeps both cores busy (about 40 s on
@@ -44,7 +44,7 @@ big:
     let stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     let started = Instant::now();
-    let (code, max_rss_kib) = wait_with_rusage(child.id() as i32, LIMIT);
+    let (code, max_rss_kib) = wait_with_maxrss(child.id() as i32, LIMIT);
     let took = started.elapsed();
     let stderr = reader.join().unwrap();
     eprintln!("1 GiB of log: {took:?}, peak RSS {max_rss_kib} KiB");
@@ -86,31 +86,11 @@ big:
     std::fs::remove_dir_all(p.state()).unwrap();
 }
 
-/// Waits for the child `pid` and returns its exit code and peak resident set size in KiB, from
-/// wait4(2): this process's figure, not that of any other child of the test binary. Reaping the
-/// child here leaves nothing for `Child::wait`, which is not called. Kills it after `limit`.
-fn wait_with_rusage(pid: i32, limit: Duration) -> (i32, i64) {
-    let (done, watch) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if watch.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
-            // SAFETY: kill(2) on our child, not yet reaped since wait4 has not returned.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            return true;
-        }
-        false
-    });
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for the child we spawned.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let _ = done.send(());
-    assert!(!watchdog.join().unwrap(), "killed after {limit:?}");
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
+/// Waits for the child `pid` and returns its exit code and peak resident set size in KiB (see
+/// [`support::wait_with_rusage`]). Reaping the child here leaves nothing for `Child::wait`,
+/// which is not called.
+fn wait_with_maxrss(pid: i32, limit: Duration) -> (i32, i64) {
+    let (code, usage) = wait_with_rusage(pid, limit);
     (code, usage.ru_maxrss)
 }
 

@@ -12,7 +12,7 @@ mod common;
 
 pub use common::{
     BIN, Engine, RUN_LIMIT, Run, Spawned, Test, assert_contains, dedent, diff, docker_or_skip,
-    exit_code, labelled_on, shared_machine, unique, whole_machine,
+    exit_code, labelled_on, shared_machine, unique, wait_with_rusage, whole_machine,
 };
 
 /// A project in a git repository of its own, with a state directory beside it: the common
